@@ -1,0 +1,143 @@
+"""Workloads: Einsums over named ranks, and cascades of Einsums that share tensors by name."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from einloop.errors import SpecError
+from einloop.spec.einsum import AffineIndex, parse_einsum
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A tensor as one Einsum sees it: its affine indices and bits per value."""
+
+    name: str
+    indices: tuple[AffineIndex, ...]
+    bits: int = 8
+    is_output: bool = False
+
+    @property
+    def ranks(self) -> tuple[str, ...]:
+        """Ranks that index this tensor (its projection's support), in first-use order."""
+        seen: dict[str, None] = {}
+        for idx in self.indices:
+            for r in idx.ranks:
+                seen[r] = None
+        return tuple(seen)
+
+    def extents(self, rank_extents: dict[str, int]) -> tuple[int, ...]:
+        """Per-coordinate extent of the box of rank extents, halos and strides included."""
+        return tuple(sum(abs(c) * (rank_extents.get(r, 1) - 1) for r, c in idx.terms) + 1 for idx in self.indices)
+
+    def size(self, rank_extents: dict[str, int]) -> int:
+        return math.prod(self.extents(rank_extents))
+
+
+@dataclass(frozen=True)
+class Einsum:
+    """``out[...] += in0[...] * in1[...]``: ranks with bounds, tensors with projections."""
+
+    name: str
+    ranks: dict[str, int]
+    tensors: tuple[Tensor, ...]
+    text: str = ""
+    op: str = "mac"  # "mac" for multiply-accumulate Einsums; other ops carry no MACs
+
+    def __post_init__(self):
+        for r, b in self.ranks.items():
+            if not isinstance(b, int) or isinstance(b, bool) or b < 1:
+                raise SpecError(f"rank bound must be a positive integer, got {b!r}", field=f"ranks.{r}")
+        used = {r for t in self.tensors for r in t.ranks}
+        missing = sorted(used - set(self.ranks))
+        if missing:
+            raise SpecError(f"rank(s) {', '.join(missing)} used in {self.text or self.name!r} but never bounded; "
+                            f"bounded ranks: {', '.join(self.ranks) or 'none'}", field="ranks")
+        if sum(t.is_output for t in self.tensors) != 1:
+            raise SpecError("an Einsum has exactly one output tensor", field="einsum")
+
+    @staticmethod
+    def parse(text: str, ranks: dict[str, int], *, name: str = "", bits: dict[str, int] | None = None,
+              default_bits: int = 8) -> "Einsum":
+        """Build an Einsum from its string, rank bounds and optional bits per tensor."""
+        parsed = parse_einsum(text)
+        bits = dict(bits or {})
+        accesses = [(parsed.output, True)] + [(a, False) for a in parsed.inputs]
+        names = {a.tensor for a, _ in accesses}
+        unknown = sorted(set(bits) - names)
+        if unknown:
+            raise SpecError(f"bits given for unknown tensor(s) {', '.join(unknown)}; tensors: {', '.join(sorted(names))}",
+                            field="bits")
+        tensors = tuple(Tensor(a.tensor, a.indices, int(bits.get(a.tensor, default_bits)), out) for a, out in accesses)
+        return Einsum(name or parsed.output.tensor, dict(ranks), tensors, text)
+
+    # ---- derived facts -------------------------------------------------------------------------
+    @property
+    def output(self) -> Tensor:
+        return next(t for t in self.tensors if t.is_output)
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...]:
+        return tuple(t for t in self.tensors if not t.is_output)
+
+    def tensor(self, name: str) -> Tensor:
+        for t in self.tensors:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    @property
+    def macs(self) -> int:
+        return math.prod(self.ranks.values()) if self.op == "mac" else 0
+
+    def tensor_size(self, name: str) -> int:
+        """Exact number of elements touched: the projection of the full iteration space."""
+        return self.tensor(name).size(self.ranks)
+
+    def tensor_bytes(self, name: str) -> float:
+        return self.tensor_size(name) * self.tensor(name).bits / 8
+
+    @property
+    def operational_intensity(self) -> float:
+        """MACs per byte when every tensor moves exactly once."""
+        total = sum(self.tensor_bytes(t.name) for t in self.tensors)
+        return self.macs / total if total else 0.0
+
+    def __str__(self) -> str:
+        return self.text or self.name
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A cascade of Einsums; a tensor produced by one and read by another shares its name."""
+
+    name: str
+    einsums: tuple[Einsum, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        names = [e.name for e in self.einsums]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise SpecError(f"Einsum name(s) {', '.join(dup)} used twice; names must be unique", field="einsums")
+        if not self.einsums:
+            raise SpecError("a workload needs at least one Einsum", field="einsums")
+
+    def einsum(self, name: str | None = None) -> Einsum:
+        if name is None:
+            return self.einsums[0]
+        for e in self.einsums:
+            if e.name == name:
+                return e
+        raise SpecError(f"no Einsum named {name!r}; Einsums: {', '.join(e.name for e in self.einsums)}",
+                        field="einsum")
+
+    def producers(self) -> dict[str, str]:
+        """Tensor name -> the Einsum that writes it."""
+        return {e.output.name: e.name for e in self.einsums}
+
+    def consumers(self, tensor: str) -> list[str]:
+        return [e.name for e in self.einsums if any(t.name == tensor for t in e.inputs)]
+
+    @property
+    def macs(self) -> int:
+        return sum(e.macs for e in self.einsums)
