@@ -1,0 +1,97 @@
+"""Per storage level and tensor: tile, partition, reads, fills, updates (per instance).
+
+For each tensor, the storage levels that keep it form a chain, outer to inner, ending at the compute
+unit. Each link (parent, child) moves the child's deltas: the child is filled with them, the parent
+reads them once per distinct child tile (multicast), and for the output the same words flow back up
+as updates (spatial reduction merges children holding the same tile). The first update of every output
+word needs no read and the first fill of a partial sum carries nothing: the partition is subtracted
+("first-read elision", `timeloop-semantics.md` section 3).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from einloop.model.nest import TEMPORAL, NestStructure, box_extents, rank_extents, translations
+from einloop.model.reuse import delta_sum
+from einloop.model.spatial import distinct_offsets
+
+
+@dataclass
+class TensorLevelCounts:
+    """Arrays over the batch, per instance of the level."""
+
+    tile: np.ndarray
+    partition: np.ndarray
+    reads: np.ndarray
+    fills: np.ndarray
+    updates: np.ndarray
+    multicast: np.ndarray   # average children served per parent access (1 = none)
+
+
+@dataclass
+class NestCounts:
+    counts: dict[tuple[int, str], TensorLevelCounts]   # (arch node index, tensor) -> counts
+    instances: np.ndarray          # [B, N] utilized instances of every arch node
+    temporal_iterations: np.ndarray  # [B] compute cycles at full throughput (product of temporal factors)
+    spatial_x: dict[int, np.ndarray]  # fanout node -> [B] product of X factors
+    spatial_y: dict[int, np.ndarray]
+
+
+def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024") -> NestCounts:
+    B, L = factors.shape
+    n_nodes = len(s.arch.nodes)
+    ext = rank_extents(s, factors)
+    temporal = s.loop_axis == TEMPORAL
+    spatial_f = np.where(temporal[None, :], 1, factors)
+    # utilized instances of node i: product of spatial factors of the loops above it
+    cum = np.concatenate([np.ones((B, 1), np.int64), np.cumprod(spatial_f, axis=1)], axis=1)
+    instances = np.stack([cum[:, s.boundary[i]] for i in range(n_nodes)], axis=1)
+    iterations = np.prod(np.where(temporal[None, :], factors, 1), axis=1)
+    counts: dict[tuple[int, str], TensorLevelCounts] = {}
+    compute_node = n_nodes - 1
+    for t in s.einsum.tensors:
+        coef = s.coefficients(t.name)
+        chain = list(s.kept[t.name]) + [compute_node]
+        zero = np.zeros(B, np.int64)
+        tiles = {i: np.prod(box_extents(coef, ext[s.boundary[i]]), axis=-1) for i in chain[:-1]}
+        parts = {chain[0]: tiles[chain[0]].astype(float)}
+        per = {i: TensorLevelCounts(tiles[i], zero, zero, zero, zero, np.ones(B)) for i in chain[:-1]}
+        for p, c in zip(chain, chain[1:]):
+            bp, bc = s.boundary[p], s.boundary[c]
+            outer = np.array([l for l in range(bc - 1, -1, -1) if temporal[l]], np.int64)
+            if c == compute_node:   # every compute reads its operands: no temporal reuse
+                deltas = iterations
+            else:
+                deltas = delta_sum(box_extents(coef, ext[bc]), translations(s, coef, ext, outer),
+                                   factors[:, outer], rule)
+            between = np.array([l for l in range(bp, bc) if not temporal[l]], np.int64)
+            groups = distinct_offsets(translations(s, coef, ext, between), factors[:, between])
+            children = np.prod(factors[:, between], axis=1) if len(between) else np.ones(B, np.int64)
+            sent = deltas * groups
+            per[p].multicast = children / groups
+            if c != compute_node:
+                span = ext[bc].copy()
+                for l in between:
+                    span[:, s.loop_rank[l]] *= factors[:, l]
+                union = np.prod(box_extents(coef, span), axis=-1)
+                parts[c] = parts[p] * tiles[c] / union
+            if t.is_output:
+                per[p].updates = sent
+                per[p].reads = sent - parts[p]
+                if c != compute_node:
+                    per[c].fills = deltas - parts[c]
+            else:
+                per[p].reads = sent
+                if c != compute_node:
+                    per[c].fills = deltas
+        for i in chain[:-1]:
+            per[i].partition = parts[i]
+            counts[(i, t.name)] = per[i]
+    sx, sy = {}, {}
+    for i, node in enumerate(s.arch.nodes):
+        mine = s.loop_node == i
+        sx[i] = np.prod(np.where((mine & (s.loop_axis == 1))[None, :], factors, 1), axis=1)
+        sy[i] = np.prod(np.where((mine & (s.loop_axis == 2))[None, :], factors, 1), axis=1)
+    return NestCounts(counts, instances, iterations, sx, sy)

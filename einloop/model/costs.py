@@ -1,0 +1,85 @@
+"""Energy, cycles and validity from access counts: vectorized over a batch of mappings.
+
+* vector accesses = ceil(words / block size) per action; energy = vectors x energy per action x
+  utilized instances (`timeloop-semantics.md` 6.2);
+* compute cycles = temporal iterations; a level whose bandwidth cannot feed that rate stretches it:
+  cycles = ceil(compute cycles / min(1, bandwidth / demand)) (7); total = max over levels;
+* leakage = leak per cycle x total cycles x utilized instances, for every level, kept tensors or not;
+* invalid: a level whose kept tiles exceed its capacity, a fanout whose loops exceed its mesh.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from einloop.model.accesses import NestCounts
+from einloop.model.nest import NestStructure
+from einloop.spec.arch import Fanout, Storage
+
+
+@dataclass
+class BatchCosts:
+    energy: np.ndarray           # [B] pJ, total
+    cycles: np.ndarray           # [B]
+    valid: np.ndarray            # [B] bool
+    tensor_energy: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)  # dynamic energy, all instances
+    leak_energy: dict[int, np.ndarray] = field(default_factory=dict)
+    level_cycles: dict[int, np.ndarray] = field(default_factory=dict)
+    occupancy: dict[int, np.ndarray] = field(default_factory=dict)   # words used per instance
+    compute_energy: np.ndarray | None = None
+
+
+def words_per_value(s: NestStructure, node: Storage, tensor: str) -> float:
+    """A tensor of `bits` per value occupies bits/datawidth words of a level."""
+    return s.einsum.tensor(tensor).bits / node.datawidth
+
+
+def vectors(count: np.ndarray, words: float, block: int) -> np.ndarray:
+    return np.ceil(count * words / block - 1e-9)
+
+
+def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
+    arch, B = s.arch, nc.temporal_iterations.shape[0]
+    compute_cycles = nc.temporal_iterations.astype(float)
+    out = BatchCosts(np.zeros(B), compute_cycles.copy(), np.ones(B, bool))
+    for i, node in enumerate(arch.nodes):
+        if isinstance(node, Fanout):
+            out.valid &= (nc.spatial_x[i] <= node.mesh_x) & (nc.spatial_y[i] <= node.mesh_y)
+        if not isinstance(node, Storage):
+            continue
+        used = np.zeros(B)
+        reads = np.zeros(B)
+        writes = np.zeros(B)
+        for t in s.einsum.tensors:
+            c = nc.counts.get((i, t.name))
+            if c is None:
+                continue
+            w = words_per_value(s, node, t.name)
+            used += c.tile * w
+            e = node.energy
+            dyn = (vectors(c.reads, w, node.block_size) * e.read + vectors(c.fills, w, node.block_size) * e.fill
+                   + vectors(c.updates, w, node.block_size) * e.update)
+            out.tensor_energy[(i, t.name)] = dyn * nc.instances[:, i]
+            reads += np.ceil(c.reads * w - 1e-9)
+            writes += np.ceil((c.fills + c.updates) * w - 1e-9)
+        out.occupancy[i] = used
+        out.valid &= used <= node.effective_size
+        slowdown = np.ones(B)
+        for bw, demand in ((node.read_bandwidth, reads), (node.write_bandwidth, writes),
+                           (node.shared_bandwidth, reads + writes)):
+            if bw is not None:
+                rate = demand / compute_cycles
+                slowdown = np.minimum(slowdown, np.where(rate > 0, bw / np.maximum(rate, 1e-300), 1.0))
+        out.level_cycles[i] = np.ceil(compute_cycles / slowdown - 1e-9)
+        out.cycles = np.maximum(out.cycles, out.level_cycles[i])
+    compute = arch.compute
+    out.compute_energy = np.full(B, float(s.einsum.macs) * compute.energy)
+    total = out.compute_energy + sum(out.tensor_energy.values(), np.zeros(B))
+    for i, node in enumerate(arch.nodes):
+        leak = node.energy.leak if isinstance(node, Storage) else getattr(node, "leak", 0.0)
+        if leak and not isinstance(node, Fanout):
+            out.leak_energy[i] = leak * out.cycles * np.maximum(1, nc.instances[:, i])
+            total = total + out.leak_energy[i]
+    out.energy = total
+    return out

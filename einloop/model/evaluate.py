@@ -1,0 +1,73 @@
+"""evaluate(einsum, arch, mapping) -> Result: the whole model for one mapping."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from einloop.model.accesses import count_accesses
+from einloop.model.costs import costs, vectors, words_per_value
+from einloop.model.nest import structure_of
+from einloop.model.result import LevelStats, Result, TensorStats
+from einloop.spec.arch import Architecture, Compute, Fanout, Storage
+from einloop.spec.mapping import Mapping, validate
+from einloop.spec.workload import Einsum
+
+
+def _num(x) -> float | int:
+    x = float(x)
+    return int(round(x)) if abs(x - round(x)) < 1e-9 else x
+
+
+def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule: str = "2024") -> Result:
+    """Evaluate one mapping. Raises SpecError for structural errors; capacity/fanout overflows give
+    ``Result.valid = False`` with the reasons."""
+    validate(mapping, einsum, arch)
+    s, factors = structure_of(einsum, arch, mapping)
+    nc = count_accesses(s, factors, reuse_rule)
+    bc = costs(s, nc)
+    cycles = int(bc.cycles[0])
+    reasons = []
+    tensors, levels = [], []
+    for i, node in enumerate(arch.nodes):
+        if isinstance(node, Fanout):
+            x, y = int(nc.spatial_x[i][0]), int(nc.spatial_y[i][0])
+            if x > node.mesh_x or y > node.mesh_y:
+                reasons.append(f"fanout {node.name}: spatial loops need {x} x {y} but the mesh is "
+                               f"{node.mesh_x} x {node.mesh_y}")
+            continue
+        inst = arch.instances(node.name)
+        used = int(nc.instances[0, i])
+        if isinstance(node, Compute):
+            levels.append(LevelStats(node.name, "compute", inst, used, None, 0, int(nc.temporal_iterations[0]),
+                                     float(bc.compute_energy[0]), float(bc.leak_energy.get(i, [0.0])[0]),
+                                     node.area * inst))
+            continue
+        occ = float(bc.occupancy[i][0])
+        if occ > node.effective_size:
+            reasons.append(f"level {node.name}: kept tiles need {_num(occ)} words but it holds "
+                           f"{_num(node.effective_size)}")
+        dyn = 0.0
+        for t in einsum.tensors:
+            c = nc.counts.get((i, t.name))
+            if c is None:
+                continue
+            w = words_per_value(s, node, t.name)
+            e = node.energy
+            r, f, u = (float(v[0]) for v in (c.reads, c.fills, c.updates))
+            stats = TensorStats(
+                node.name, t.name, int(c.tile[0]), _num(c.partition[0]), _num(r), _num(f), _num(u),
+                _num(r if t.is_output else 0), float(c.multicast[0]), used,
+                float(vectors(c.reads, w, node.block_size)[0] * e.read * used),
+                float(vectors(c.fills, w, node.block_size)[0] * e.fill * used),
+                float(vectors(c.updates, w, node.block_size)[0] * e.update * used))
+            tensors.append(stats)
+            dyn += stats.energy
+        levels.append(LevelStats(node.name, "storage", inst, used,
+                                 None if node.size is None else _num(node.effective_size), _num(occ),
+                                 int(bc.level_cycles[i][0]), dyn, float(bc.leak_energy.get(i, [0.0])[0]),
+                                 node.area * inst))
+    compute_cycles = int(nc.temporal_iterations[0])
+    util = einsum.macs / (arch.compute_instances * cycles) if cycles else 0.0
+    return Result(einsum.name, arch.name, not reasons, reasons, einsum.macs, cycles, compute_cycles, util,
+                  float(bc.energy[0]), levels, tensors)
