@@ -241,9 +241,13 @@ def simulate(ranks, tensors, nodes, rule="2024"):
                 n *= loops[i][1]
         return n
 
+    seq_cache = {}
+
     def sequences(boundary, tname):
         """{instance key: [(time key, bounds)] in odometer order} for the tiles
         of the level starting at `boundary` (boundary == n_loops: compute)."""
+        if (boundary, tname) in seq_cache:
+            return seq_cache[(boundary, tname)]
         sp, tp = positions(boundary)
         seqs = defaultdict(list)
         for prefix, bounds in _tiles(points, boundary, tname).items():
@@ -251,6 +255,7 @@ def simulate(ranks, tensors, nodes, rule="2024"):
             seqs[inst].append((tkey, bounds))
         for seq in seqs.values():
             seq.sort(key=lambda e: e[0])
+        seq_cache[(boundary, tname)] = seqs
         return seqs
 
     def child_deltas(boundary, tname):

@@ -21,11 +21,15 @@ class Loop:
 
 @dataclass(frozen=True)
 class NodeMapping:
-    """Loops of one node, outer to inner; ``keep`` lists tensors a storage level holds (None = all)."""
+    """Loops of one node, outer to inner; a storage level holds ``keep`` (None = every tensor not in ``bypass``)."""
 
     target: str
     loops: tuple[Loop, ...] = ()
     keep: frozenset[str] | None = None
+    bypass: frozenset[str] = frozenset()
+
+    def keeps(self, tensor: str) -> bool:
+        return tensor in self.keep if self.keep is not None else tensor not in self.bypass
 
 
 @dataclass(frozen=True)
@@ -80,13 +84,15 @@ def validate(mapping: Mapping, einsum: Einsum, arch: Architecture) -> None:
                 raise SpecError("a fanout node has only spatial loops (X or Y)", field=f)
             if not isinstance(node, (Storage, Fanout)):
                 raise SpecError("the compute unit has no loops", field=f)
-        if nm.keep is not None:
+        for key, listed in (("keep", nm.keep), ("bypass", nm.bypass)):
+            if not listed:
+                continue
             if not isinstance(node, Storage):
                 raise SpecError("keep/bypass applies to storage levels only", field=f)
-            unknown = sorted(nm.keep - {t.name for t in einsum.tensors})
+            unknown = sorted(listed - {t.name for t in einsum.tensors})
             if unknown:
                 raise SpecError(f"unknown tensor(s) {', '.join(unknown)}; tensors: "
-                                f"{', '.join(t.name for t in einsum.tensors)}", field=f"{f}.keep")
+                                f"{', '.join(t.name for t in einsum.tensors)}", field=f"{f}.{key}")
     for rank, bound in einsum.ranks.items():
         prod = math.prod(l.factor for nm in mapping.nodes for l in nm.loops if l.rank == rank)
         if prod != bound:
@@ -99,5 +105,4 @@ def validate(mapping: Mapping, einsum: Einsum, arch: Architecture) -> None:
 
 
 def keeps(mapping: Mapping, level: str, tensor: str) -> bool:
-    keep = mapping.for_node(level).keep
-    return keep is None or tensor in keep
+    return mapping.for_node(level).keeps(tensor)

@@ -1,0 +1,76 @@
+"""The Python API: load specs (einloop or Timeloop YAML), evaluate mappings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from einloop.errors import SpecError
+from einloop.model.evaluate import evaluate
+from einloop.model.result import Result
+from einloop.spec import native
+from einloop.spec.arch import Architecture
+from einloop.spec.mapping import Mapping
+from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
+from einloop.spec.workload import Workload
+from einloop.spec.yamlio import load_merged
+
+FORMATS = ("auto", "einloop", "timeloop")
+
+
+@dataclass
+class Spec:
+    """Everything the model needs, from one or more YAML files."""
+
+    workload: Workload | None
+    arch: Architecture | None
+    mapping: Mapping | None
+    format: str
+    files: dict[str, str]
+
+
+def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
+    """Load and merge YAML files; sections may be split across files (later files win)."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if format not in FORMATS:
+        raise SpecError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}", field="--format")
+    doc, origin = load_merged(paths)
+    if format == "timeloop" or (format == "auto" and is_timeloop(doc)):
+        t = read_timeloop(doc, origin)
+        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin)
+    known = {"workload", "architecture", "mapping", "constraints"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise SpecError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))} "
+                        "(or Timeloop's problem/architecture/mapping with --format timeloop)",
+                        file=origin.get(unknown[0]))
+    wl = native.read_workload(doc["workload"], origin["workload"]) if "workload" in doc else None
+    arch = native.read_architecture(doc["architecture"], origin["architecture"]) if "architecture" in doc else None
+    mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
+    return Spec(wl, arch, mapping, "einloop", origin)
+
+
+def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:
+    doc, origin = load_merged(list(paths))
+    return read_timeloop(doc, origin)
+
+
+def timeloop_files(ref_output: str | Path) -> list[Path]:
+    """The input of record in a Timeloop output folder: processed input, chosen mapping, ERT and ART."""
+    d = Path(ref_output)
+    files = [d / "parsed-processed-input.yaml"]
+    files += sorted(d.glob("*mapper.map.yaml"))
+    files += sorted(d.glob("*.ERT.yaml")) + sorted(d.glob("*.ART.yaml"))
+    return files
+
+
+def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2024") -> Result:
+    """Evaluate the spec's mapping on one Einsum of its workload."""
+    for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
+        if value is None:
+            raise SpecError(f"no '{what}' section in the given files ({', '.join(sorted(set(spec.files.values())))})")
+    e = spec.workload.einsum(einsum)
+    result = evaluate(e, spec.arch, spec.mapping, reuse_rule=reuse_rule)
+    return result
+
+
+__all__ = ["Spec", "load", "load_timeloop", "timeloop_files", "evaluate", "evaluate_spec", "Result"]
