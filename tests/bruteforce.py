@@ -258,9 +258,10 @@ def simulate(ranks, tensors, nodes, rule="2024"):
         seq_cache[(boundary, tname)] = seqs
         return seqs
 
-    def child_deltas(boundary, tname):
-        """{instance key: [(time key, delta)]} of the child starting at boundary."""
-        is_compute = boundary == n_loops
+    def child_deltas(boundary, tname, is_compute=False):
+        """{instance key: [(time key, delta)]} of the child starting at boundary (compute: no reuse).
+
+        A storage level with no loops inside has the same boundary as compute, hence the flag."""
         return {
             inst: _delta_sequence(seq, rule, temporal_reuse=not is_compute)
             for inst, seq in sequences(boundary, tname).items()
@@ -301,7 +302,7 @@ def simulate(ranks, tensors, nodes, rule="2024"):
             partition = _avg(touched_total, len(seqs))
             assert len(seqs) == n_instances(b)
 
-            content = parent_content(b, child_deltas(child_b, tname), child_b)
+            content = parent_content(b, child_deltas(child_b, tname, k + 1 == len(keepers)), child_b)
             if outermost:
                 own = 0
             else:

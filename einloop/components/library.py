@@ -7,19 +7,38 @@ scaling rule (``energy_scale`` / ``area_scale`` / ``leakage_scale``). Units: pJ,
 Sources and confidence (tags as in the project's published-numbers reference):
   [P] primary text or tool output seen, [S] secondary source seen, [C] computed here from other numbers,
   [U] recalled, not confirmed in a source reached while writing this: verify before relying on it.
-
+Each constant below carries its own source and tag. In short:
   Horowitz, "Computing's Energy Problem (and what we can do about it)", ISSCC 2014, 45 nm: energy of
     integer/fp add and multiply and of an 8 KB SRAM read [S]; the area column of the same table [U].
   Accelergy + Timeloop exercise reference outputs (timeloop-accelergy-exercises @2d55108, *ERT.yaml and
-    *ART.yaml): CACTI SRAM/DRAM, Aladdin register and regfile, intmac numbers [P] (tool outputs).
-  Chen, Emer, Sze, ISCA 2016 (Eyeriss): normalized access costs, used only as a cross-check in the tests.
+    *ART.yaml): CACTI SRAM/DRAM, Aladdin register, regfile and intmac numbers [P] (tool outputs).
+  DRAM per bit: Accelergy LPDDR4 [P], Horowitz/Sze DDR3 [S], DDR4 from DDR3 by JEDEC Vdd [C], HBM2 [U].
+  Wires: Keckler et al., IEEE Micro 2011 [U]. Supply voltages: PTM via Stillmaker & Baas 2017 [U].
+  Chen, Emer, Sze, ISCA 2016 (Eyeriss) normalized costs: a cross-check in the tests only.
 
-Technology rule (one place, ``_node``): dynamic energy ~ C * Vdd^2 with C ~ feature size;
-area ~ feature size^2; leakage power ~ feature size * Vdd (device width times supply at a constant
-off-current per um). Wires keep their capacitance per mm across nodes (Ho, Mai, Horowitz, "The Future of
-Wires", Proc. IEEE 2001), so wire energy per mm scales with Vdd^2 only. DRAM is off-chip and not scaled.
-The classical rule is optimistic for FinFET-era names (<= 16 nm), whose numbers no longer measure a
-physical length; Stillmaker & Baas (Integration 58, 2017) quantify how far classical scaling drifts.
+Fits (coefficients are computed from the anchors at import, never typed in):
+  int adder     E, A linear in bits through Horowitz 8b and 32b.
+  int mult      E, A = a*b^2 + c*b through Horowitz 8b and 32b (partial-product array + final adder).
+  fp add/mult   linear in significand bits / significand bits^2 through fp16 and fp32; bf16 interpolated.
+  intmac        int mult(b) + int add(accumulator, default max(32, 2b)); fpmac = fp mult + fp add.
+  SRAM          pJ per bit accessed = e0 + k*sqrt(capacity bits) through Horowitz 8 KB/64b (10 pJ) and
+                CACTI 128 KB/64b (32.4 pJ); the sqrt term is the bit/word-line and H-tree length of a square
+                array. Area = a_bit*bits + a_bank*n_banks and leakage = l0 + l_bit*bits through two CACTI
+                outputs (128 KB and 384 B). Banking changes area only: in the CACTI outputs per-access energy
+                follows total capacity, not bank size. Energy anchored at 64 Kbit and 1 Mbit, checked in the
+                tests against CACTI at 3 Kbit and 2 Mbit; beyond a few MB the sqrt extrapolation is a rough
+                guide only. read = write = update.
+  regfile       pJ per bit = register bit + slope*(depth - 1) (the read mux grows with the entries), slope
+                through Accelergy's 40 nm 64x8 regfile; area and leakage per bit from the same output.
+  register      Aladdin flip-flop energy and area per bit; leakage per bit taken from the regfile.
+  Leakage of arithmetic units: area times the logic leakage density of Accelergy's 45 nm intmac.
+
+Technology rule (``energy_scale``, ``area_scale``, ``leakage_scale``, ``wire_energy_scale``): dynamic energy
+~ C * Vdd^2 with C ~ feature size; area ~ feature size^2; leakage power ~ feature size * Vdd (device width
+times supply at a constant off-current per um). Wires keep their capacitance per mm across nodes (Ho, Mai,
+Horowitz, "The Future of Wires", Proc. IEEE 2001), so wire energy per mm scales with Vdd^2 only. DRAM is
+off-chip and not scaled. The classical rule is optimistic for FinFET-era names (<= 16 nm), whose numbers no
+longer measure a physical length; Stillmaker & Baas (Integration 58, 2017) quantify how far it drifts.
 """
 from __future__ import annotations
 
@@ -69,8 +88,9 @@ SRAM_LARGE = dict(depth=16384, width=64, n_banks=32, read_pj=32.377775, leak_w=5
 # (same design, pe_spad) [P]. Used for the fixed (periphery) parts of SRAM area and leakage.
 SRAM_TINY = dict(depth=192, width=16, n_banks=2, leak_w=1.165e-6, area_um2=1419.815)
 
-# Aladdin register (TSMC 40 nm characterisation) as Accelergy reports it: 0.144 pJ and 95.68 um^2 per
-# 16-bit word = 0.009 pJ and 5.98 um^2 per bit, no leakage given (design_simple_output_stationary) [P].
+# Aladdin register: Accelergy reports 0.144 pJ and 95.68 um^2 per 16-bit word, no leakage, for a 45 nm design
+# (design_simple_output_stationary ERT/ART) [P]; per bit these equal Aladdin's TSMC 40 nm register entry
+# (0.009 pJ, 5.98 um^2) [S], reported unscaled, so they are anchored at 40 nm here.
 REGISTER_40NM = dict(pj_per_bit=0.144 / 16, um2_per_bit=95.68 / 16)
 # Accelergy regfile, 40 nm, 64 x 8 b: 0.42564 pJ per read/write, 887.84 um^2, leak 0.000861 pJ per 1 ns
 # cycle (tl00..tl05 exercise ERT/ART) [P].
@@ -297,7 +317,7 @@ class _Raw:
     area: float = 0.0         # um^2
     leak_w: float = 0.0       # W
     what: str = ""
-    rule: str = "cmos"        # "cmos" (C*V^2), "wire" (V^2), "offchip" (not scaled)
+    rule: str = "cmos"        # "cmos" (C*V^2), "wire" (V^2), "unscaled" (DRAM, dummy)
 
 
 def _int_add(bits: int) -> tuple[float, float]:
@@ -388,7 +408,7 @@ def _register(attrs: Mapping) -> _Raw:
 def _dram(attrs: Mapping) -> _Raw:
     kind = _choice("DRAM", attrs, "type", tuple(DRAM_PJ_PER_BIT), default=DEFAULT_DRAM)
     width = _positive_int("DRAM", attrs, "width", "bits per access")
-    return _Raw(access=width * DRAM_PJ_PER_BIT[kind], rule="offchip",
+    return _Raw(access=width * DRAM_PJ_PER_BIT[kind], rule="unscaled",
                 what=f"DRAM {kind} {width}b: {DRAM_PJ_PER_BIT[kind]:.3g} pJ/bit, off-chip (no area, leak)")
 
 
@@ -402,7 +422,7 @@ def _wire(cls: str):
 
 
 def _dummy(attrs: Mapping) -> _Raw:
-    return _Raw(what="dummy: all zeros", rule="offchip")
+    return _Raw(what="dummy: all zeros", rule="unscaled")
 
 
 _MODELS = {
@@ -439,14 +459,14 @@ def estimate(component_class: str, attributes: Mapping | None = None, technology
         raise SpecError(f"cycle_seconds must be a positive number, got {cycle_seconds!r}", field="cycle_seconds")
 
     raw = _MODELS[cls](attributes)
-    if raw.rule == "offchip":
-        e, a, l, how = 1.0, 1.0, 1.0, "not node-scaled"
+    if raw.rule == "unscaled":
+        e, a, leak, how = 1.0, 1.0, 1.0, "not node-scaled"
     else:
         e = (energy_scale if raw.rule == "cmos" else wire_energy_scale)(REFERENCE_NM, nm)
-        a, l = area_scale(REFERENCE_NM, nm), leakage_scale(REFERENCE_NM, nm)
-        law = "C*V^2" if raw.rule == "cmos" else "V^2"
-        how = "at 45 nm" if nm == REFERENCE_NM else f"45->{nm:g} nm: energy x{e:.3g} ({law}), area x{a:.3g} (L^2)"
+        a, leak = area_scale(REFERENCE_NM, nm), leakage_scale(REFERENCE_NM, nm)
+        law = f"(C*V^2), area x{a:.3g} (L^2)" if raw.rule == "cmos" else "(V^2, wire C per mm constant)"
+        how = "at 45 nm" if nm == REFERENCE_NM else f"45->{nm:g} nm: energy x{e:.3g} {law}"
     access = raw.access * e
     return ComponentCost(read=access, write=access, update=access, compute=raw.compute * e,
-                         leak=raw.leak_w * l * cycle_seconds * 1e12, area=raw.area * a,
+                         leak=raw.leak_w * leak * cycle_seconds * 1e12, area=raw.area * a,
                          source=f"{raw.what}; {how}")
