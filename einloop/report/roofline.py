@@ -60,9 +60,11 @@ def plot_roofline(roof: Roofline, path: str | Path | None = None, *, title: str 
     if skipped:
         ax.plot([], [], " ", label=f"{skipped} Einsum(s) without MACs not shown")
     if labels if labels is not None else len(macs) <= 25:
-        for (px, py), names in _coincident(macs, scale).items():
+        spots = sorted(_coincident(macs, scale).items())
+        for i, ((px, py), names) in enumerate(spots):
             text = ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "")
-            ax.annotate(text, (px, py), textcoords="offset points", xytext=(3, 3), fontsize=7)
+            ax.annotate(text, (px, py), textcoords="offset points", xytext=(3, 4 if i % 2 == 0 else -11),
+                        fontsize=7)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
@@ -84,7 +86,7 @@ def _coincident(points, scale: float) -> dict[tuple[float, float], list[str]]:
     where: dict[tuple[float, float], tuple[float, float]] = {}
     for name, row in points.iterrows():
         x, y = row.operational_intensity, row.attainable_macs_per_cycle * scale
-        key = (round(float(np.log10(x)), 2), round(float(np.log10(y)), 2))
+        key = (round(float(np.log10(x)), 1), round(float(np.log10(y)), 1))
         where.setdefault(key, (x, y))
         groups.setdefault(key, []).append(str(name))
     return {where[k]: v for k, v in groups.items()}

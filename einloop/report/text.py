@@ -15,7 +15,7 @@ def _table(headers: list[str], rows: list[list]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     out = []
     for k, r in enumerate(cells):
-        out.append("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+        out.append("  ".join(c.ljust(w) if headers[i] in ("level", "tensor") else c.rjust(w)
                              for i, (c, w) in enumerate(zip(r, widths))).rstrip())
         if k == 0:
             out.append("  ".join("-" * w for w in widths))

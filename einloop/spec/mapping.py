@@ -43,7 +43,7 @@ class Mapping:
         return NodeMapping(name)
 
 
-_FACTOR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=?\s*(\d+)\s*$")
+_FACTOR = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*?)\s*=?\s*(\d+)\s*$")
 
 
 def parse_loops(text: str | list, spatial: str | None = None, *, field_name: str = "") -> tuple[Loop, ...]:

@@ -34,10 +34,17 @@ _COMPUTE_ACTIONS = ("mac_random", "mult_random", "mac", "mult", "compute")
 
 
 def is_timeloop(doc: dict) -> bool:
+    """Timeloop input has ``problem``, an ERT, or architecture ``subtree``/``version``/tagged nodes."""
+    if "workload" in doc:
+        return False
+    if "problem" in doc or "ERT" in doc:
+        return True
     arch = doc.get("architecture")
-    prob = doc.get("problem")
-    return (isinstance(prob, dict) and "shape" in prob) or (
-        isinstance(arch, dict) and ("subtree" in arch or "nodes" in arch)) or "ERT" in doc
+    if not isinstance(arch, dict):
+        return False
+    nodes = arch.get("nodes")
+    return "subtree" in arch or "version" in arch or (isinstance(nodes, list) and any(
+        isinstance(n, dict) and ("_tag" in n or "name" in n) for n in nodes))
 
 
 # ---- problem ----------------------------------------------------------------------------------
@@ -354,6 +361,16 @@ class TimeloopSpec:
 
 
 def read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
+    """Problem, architecture and mapping from merged Timeloop YAML; malformed input is a SpecError."""
+    try:
+        return _read_timeloop(doc, origin)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError) as err:
+        what = f"missing key {err}" if isinstance(err, KeyError) else str(err)
+        raise SpecError(f"malformed Timeloop input: {what}",
+                        file=", ".join(sorted(set(origin.values())))) from None
+
+
+def _read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
     arch, targets, word = read_architecture(doc, origin.get("architecture", ""))
     einsum = read_problem(doc.get("problem"), origin.get("problem", ""), word)
     mapping = read_mapping(doc.get("mapping") or [], einsum, arch, targets, origin.get("mapping", ""))
