@@ -10,6 +10,7 @@ word needs no read and the first fill of a partial sum carries nothing: the part
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -39,44 +40,88 @@ class NestCounts:
     spatial_y: dict[int, np.ndarray]
 
 
+@dataclass(frozen=True)
+class Link:
+    """One hop of a tensor's chain: the loops that decide what moves between parent and child."""
+
+    parent: int
+    child: int
+    outer: np.ndarray      # temporal loops outside the child, inner to outer
+    between: np.ndarray    # spatial loops between parent and child
+    independent: bool      # spatial loops move the tile along separate dimensions (no coincidences)
+    moving: np.ndarray     # the subset of `between` whose rank indexes the tensor
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything about a structure that does not depend on the factors."""
+
+    coef: dict[str, np.ndarray]
+    chains: dict[str, tuple[int, ...]]
+    links: dict[str, tuple[Link, ...]]
+
+
+@lru_cache(maxsize=256)
+def plan(s: NestStructure) -> Plan:
+    temporal = s.loop_axis == TEMPORAL
+    compute = len(s.arch.nodes) - 1
+    coef, chains, links = {}, {}, {}
+    for t in s.einsum.tensors:
+        c = s.coefficients(t.name)
+        chain = tuple(s.kept[t.name]) + (compute,)
+        hops = []
+        for p, ch in zip(chain, chain[1:]):
+            bp, bc = s.boundary[p], s.boundary[ch]
+            outer = np.array([l for l in range(bc - 1, -1, -1) if temporal[l]], np.int64)
+            between = np.array([l for l in range(bp, bc) if not temporal[l]], np.int64)
+            moving = np.array([l for l in between if np.any(c[:, s.loop_rank[l]])], np.int64)
+            ranks_by_dim = [{int(s.loop_rank[l]) for l in moving if c[j, s.loop_rank[l]]} for j in range(c.shape[0])]
+            hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving))
+        coef[t.name], chains[t.name], links[t.name] = c, chain, tuple(hops)
+    return Plan(coef, chains, links)
+
+
+def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
+    return np.prod(factors[:, loops], axis=1) if len(loops) else np.ones(factors.shape[0], np.int64)
+
+
 def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024") -> NestCounts:
     B, L = factors.shape
     n_nodes = len(s.arch.nodes)
+    pl = plan(s)
     ext = rank_extents(s, factors)
     temporal = s.loop_axis == TEMPORAL
     spatial_f = np.where(temporal[None, :], 1, factors)
     # utilized instances of node i: product of spatial factors of the loops above it
     cum = np.concatenate([np.ones((B, 1), np.int64), np.cumprod(spatial_f, axis=1)], axis=1)
-    instances = np.stack([cum[:, s.boundary[i]] for i in range(n_nodes)], axis=1)
+    instances = cum[:, list(s.boundary)]
     iterations = np.prod(np.where(temporal[None, :], factors, 1), axis=1)
     counts: dict[tuple[int, str], TensorLevelCounts] = {}
     compute_node = n_nodes - 1
     for t in s.einsum.tensors:
-        coef = s.coefficients(t.name)
-        chain = list(s.kept[t.name]) + [compute_node]
+        coef, chain = pl.coef[t.name], pl.chains[t.name]
         zero = np.zeros(B, np.int64)
-        tiles = {i: np.prod(box_extents(coef, ext[s.boundary[i]]), axis=-1) for i in chain[:-1]}
+        extents = {i: box_extents(coef, ext[s.boundary[i]]) for i in chain[:-1]}
+        tiles = {i: np.prod(e, axis=-1) for i, e in extents.items()}
         parts = {chain[0]: tiles[chain[0]].astype(float)}
         per = {i: TensorLevelCounts(tiles[i], zero, zero, zero, zero, np.ones(B)) for i in chain[:-1]}
-        for p, c in zip(chain, chain[1:]):
-            bp, bc = s.boundary[p], s.boundary[c]
-            outer = np.array([l for l in range(bc - 1, -1, -1) if temporal[l]], np.int64)
+        for link in pl.links[t.name]:
+            p, c = link.parent, link.child
             if c == compute_node:   # every compute reads its operands: no temporal reuse
                 deltas = iterations
             else:
-                deltas = delta_sum(box_extents(coef, ext[bc]), translations(s, coef, ext, outer),
-                                   factors[:, outer], rule)
-            between = np.array([l for l in range(bp, bc) if not temporal[l]], np.int64)
-            groups = distinct_offsets(translations(s, coef, ext, between), factors[:, between])
-            children = np.prod(factors[:, between], axis=1) if len(between) else np.ones(B, np.int64)
+                deltas = delta_sum(extents[c], translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
+            if link.independent:
+                groups = _prod(factors, link.moving)
+            else:
+                groups = distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
             sent = deltas * groups
-            per[p].multicast = children / groups
+            per[p].multicast = _prod(factors, link.between) / groups
             if c != compute_node:
-                span = ext[bc].copy()
-                for l in between:
+                span = ext[s.boundary[c]].copy()
+                for l in link.between:
                     span[:, s.loop_rank[l]] *= factors[:, l]
-                union = np.prod(box_extents(coef, span), axis=-1)
-                parts[c] = parts[p] * tiles[c] / union
+                parts[c] = parts[p] * tiles[c] / np.prod(box_extents(coef, span), axis=-1)
             if t.is_output:
                 per[p].updates = sent
                 per[p].reads = sent - parts[p]

@@ -6,8 +6,8 @@ import math
 import numpy as np
 
 from einloop.model.accesses import count_accesses
-from einloop.model.costs import costs, vectors, words_per_value
-from einloop.model.nest import structure_of
+from einloop.model.costs import BatchCosts, costs, vectors, words_per_value
+from einloop.model.nest import NestStructure, structure_of
 from einloop.model.result import LevelStats, Result, TensorStats
 from einloop.spec.arch import Architecture, Compute, Fanout, Storage
 from einloop.spec.mapping import Mapping, validate
@@ -71,3 +71,8 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
     util = einsum.macs / (arch.compute_instances * cycles) if cycles else 0.0
     return Result(einsum.name, arch.name, not reasons, reasons, einsum.macs, cycles, compute_cycles, util,
                   float(bc.energy[0]), levels, tensors)
+
+
+def evaluate_batch(s: NestStructure, factors: np.ndarray, *, reuse_rule: str = "2024") -> BatchCosts:
+    """Energy, cycles and validity of many mappings sharing one loop structure ([B, L] factors)."""
+    return costs(s, count_accesses(s, factors, reuse_rule))

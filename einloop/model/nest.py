@@ -16,7 +16,7 @@ TEMPORAL, SPATIAL_X, SPATIAL_Y = 0, 1, 2
 _AXIS = {None: TEMPORAL, "X": SPATIAL_X, "Y": SPATIAL_Y}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: plans are cached per structure
 class NestStructure:
     """Loops outer to inner (rank index, axis, owning node) and which storage levels keep which tensor."""
 
@@ -40,24 +40,29 @@ class NestStructure:
             len(t.indices), len(self.ranks))
 
 
+def build_structure(einsum: Einsum, arch: Architecture, loops: list[tuple[int, str, str | None]],
+                    keep: dict[str, tuple[int, ...]]) -> NestStructure:
+    """A structure from loops (arch node index, rank, spatial axis) listed outer to inner, node by node."""
+    ranks = tuple(einsum.ranks)
+    boundary, pos = [], 0
+    for i in range(len(arch.nodes)):
+        boundary.append(pos)
+        pos += sum(1 for n, _, _ in loops if n == i)
+    return NestStructure(einsum, arch, ranks,
+                         np.array([ranks.index(r) for _, r, _ in loops], np.int64).reshape(-1),
+                         np.array([_AXIS[a] for _, _, a in loops], np.int64).reshape(-1),
+                         np.array([n for n, _, _ in loops], np.int64).reshape(-1),
+                         tuple(boundary), keep)
+
+
 def structure_of(einsum: Einsum, arch: Architecture, mapping: Mapping) -> tuple[NestStructure, np.ndarray]:
     """The structure and the [1, L] factors of one mapping (unit-factor loops dropped)."""
-    ranks = tuple(einsum.ranks)
-    loops: list[tuple[Loop, int]] = []
-    boundary = []
-    for i, node in enumerate(arch.nodes):
-        boundary.append(len(loops))
-        if isinstance(node, (Storage, Fanout)):
-            loops += [(l, i) for l in mapping.for_node(node.name).loops if l.factor > 1]
+    loops: list[tuple[Loop, int]] = [(l, i) for i, node in enumerate(arch.nodes) if isinstance(node, (Storage, Fanout))
+                                     for l in mapping.for_node(node.name).loops if l.factor > 1]
     kept = {t.name: tuple(i for i, n in enumerate(arch.nodes) if isinstance(n, Storage) and keeps(mapping, n.name, t.name))
             for t in einsum.tensors}
-    s = NestStructure(
-        einsum, arch, ranks,
-        np.array([ranks.index(l.rank) for l, _ in loops], np.int64),
-        np.array([_AXIS[l.spatial] for l, _ in loops], np.int64),
-        np.array([i for _, i in loops], np.int64),
-        tuple(boundary), kept)
-    return s, np.array([[l.factor for l, _ in loops]], np.int64)
+    s = build_structure(einsum, arch, [(i, l.rank, l.spatial) for l, i in loops], kept)
+    return s, np.array([[l.factor for l, _ in loops]], np.int64).reshape(1, len(loops))
 
 
 def rank_extents(s: NestStructure, factors: np.ndarray) -> np.ndarray:

@@ -1,47 +1,29 @@
 """Temporal reuse: how many words a parent must deliver to keep a child's tile current.
 
-The child's tile visits positions in odometer order of the temporal loops outside it. Between two
-consecutive positions only the new points move (delta = tile minus the overlap with the previous tile),
-except that Timeloop re-fetches the whole tile when the translation differs from the recorded stride
-(`timeloop-semantics.md` section 2). Two rules exist:
+The child's tile visits positions in odometer order of the temporal loops outside it. When loop k
+advances (every inner loop wrapping back) the tile moves by ``w_k = v_k - sum_{i<k} (b_i - 1) v_i``
+and only the points not in the previous tile are fetched (``d_k = |tile| - overlap``), unless
+Timeloop's stride rule declares a stride change: then the whole tile is re-fetched
+(`timeloop-semantics.md` section 2). Two versions of the rule exist:
 
 * ``"2024"``: every translation, zero included, is recorded (Timeloop before commit a12fff5; all the
   reference outputs in ../shared were produced with it);
-* ``"2025"``: a zero translation (a stationary step) is transparent: it neither costs nor records.
+* ``"2025"``: a zero translation (stationary step) neither costs nor records anything.
 
-The sequence of translations is recursive -- loop k steps once, then every inner loop replays -- so the
-sum is computed in closed form over the loop bounds: each loop's effect is a small state machine (state =
-which stride is recorded), composed loop by loop and raised to the loop's bound by repeated squaring.
-Everything is vectorized over a batch of mappings of the same loop structure.
+Closed form. Let loop ``a`` be the innermost loop that steps (bound > 1; under "2025" also w != 0).
+Every other step is preceded by a step of ``a`` and followed by one, so the recorded stride before it
+is always ``w_a``: the step reuses (costs ``d_k``) iff ``w_k == w_a``, else it costs the whole tile;
+every step of ``a`` costs ``d_a``. With ``N_k = (b_k - 1) * prod_{i>k} b_i`` steps of loop k:
+
+    fetched = |tile| + sum_k N_k * (d_k if w_k == w_a else |tile|)
+
+(checked against a literal step-by-step simulation in tests/test_model_vs_bruteforce.py).
 """
 from __future__ import annotations
 
 import numpy as np
 
 RULES = ("2024", "2025")
-
-
-def _compose(first: tuple[np.ndarray, np.ndarray], then: tuple[np.ndarray, np.ndarray]):
-    """Run table ``first`` and then table ``then``; tables are (cost[B,S], next_state[B,S])."""
-    c1, n1 = first
-    c2, n2 = then
-    return c1 + np.take_along_axis(c2, n1, axis=1), np.take_along_axis(n2, n1, axis=1)
-
-
-def _power(table, exponent: np.ndarray, identity):
-    """``table`` applied ``exponent`` times (per batch row), by repeated squaring."""
-    result = identity
-    square = table
-    e = exponent.astype(np.int64).copy()
-    while np.any(e > 0):
-        odd = (e & 1).astype(bool)[:, None]
-        if odd.any():
-            stepped = _compose(result, square)
-            result = (np.where(odd, stepped[0], result[0]), np.where(odd, stepped[1], result[1]))
-        e >>= 1
-        if np.any(e > 0):
-            square = _compose(square, square)
-    return result
 
 
 def overlap(extents: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -62,28 +44,16 @@ def delta_sum(extents: np.ndarray, translations: np.ndarray, bounds: np.ndarray,
     full = np.prod(extents, axis=-1).astype(np.int64)
     if n == 0:
         return full
-    # w_k: translation when loop k advances and every inner loop wraps back to its start.
-    wrapped = np.cumsum((bounds[:, :, None] - 1) * translations, axis=1)
     w = translations.copy()
-    w[:, 1:] -= wrapped[:, :-1]
-    step_cost = full[:, None] - overlap(extents[:, None, :], w)          # [B, n]
-    zero = np.all(w == 0, axis=-1)                                       # [B, n]
-    # canonical state for each w_k: 1 + first j with w_j == w_k (state 0 = no recorded stride)
-    same = np.all(w[:, :, None, :] == w[:, None, :, :], axis=-1)         # [B, k, j]
-    canon = 1 + np.argmax(same, axis=2)                                  # [B, n]
-    S = n + 1
-    states = np.broadcast_to(np.arange(S), (B, S))
-    identity = (np.zeros((B, S), np.int64), states.copy())
-    f = identity
-    for k in range(n):
-        ck = canon[:, k:k + 1]
-        reuse = (states == 0) | (states == ck)
-        cost = np.where(reuse, step_cost[:, k:k + 1], full[:, None])
-        nxt = np.where(states == 0, ck, np.where(reuse, states, 0))
-        if rule == "2025":
-            zk = zero[:, k:k + 1]
-            cost = np.where(zk, 0, cost)
-            nxt = np.where(zk, states, nxt)
-        g = _compose((cost.astype(np.int64), nxt), f)
-        f = _compose(f, _power(g, bounds[:, k] - 1, identity))
-    return full + f[0][:, 0]
+    w[:, 1:] -= np.cumsum((bounds[:, :-1, None] - 1) * translations[:, :-1], axis=1)
+    cost = full[:, None] - overlap(extents[:, None, :], w)                       # d_k
+    outer = np.concatenate([np.cumprod(bounds[:, ::-1], axis=1)[:, ::-1][:, 1:], np.ones((B, 1), np.int64)], axis=1)
+    steps = (bounds - 1) * outer                                                  # N_k
+    moving = bounds > 1
+    if rule == "2025":
+        moving &= np.any(w != 0, axis=-1)
+    a = np.argmax(moving, axis=1)                                                 # innermost stepping loop
+    w_a = w[np.arange(B), a]
+    same = np.all(w == w_a[:, None, :], axis=-1)
+    per_step = np.where(same, cost, full[:, None])
+    return full + np.sum(np.where(moving, steps * per_step, 0), axis=1)
