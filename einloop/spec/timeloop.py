@@ -135,6 +135,14 @@ def _flattened(tree: list, inherited: dict, file: str) -> list[_Component]:
     return out
 
 
+def _mesh(node: dict, mesh: tuple[int, int], file: str) -> tuple[int, int]:
+    """The mesh below a nested node: its ``spatial: {meshX, meshY}`` times the mesh above it."""
+    sp = node.get("spatial") or {}
+    name = node.get("name", "?")
+    return (mesh[0] * int(number(sp.get("meshX", 1), field=f"{name}.spatial.meshX", file=file, integer=True, minimum=1)),
+            mesh[1] * int(number(sp.get("meshY", 1), field=f"{name}.spatial.meshY", file=file, integer=True, minimum=1)))
+
+
 def _nested(nodes: list, inherited: dict, mesh: tuple[int, int], file: str) -> list[_Component]:
     out = []
     attrs = dict(inherited)
@@ -144,15 +152,12 @@ def _nested(nodes: list, inherited: dict, mesh: tuple[int, int], file: str) -> l
             out += _nested(node.get("nodes", []), attrs, mesh, file)
         elif tag in ("Container", "Hierarchical"):
             attrs = {**attrs, **(node.get("attributes") or {})}
-            sp = node.get("spatial") or {}
-            mesh = (mesh[0] * int(sp.get("meshX", 1)), mesh[1] * int(sp.get("meshY", 1)))
+            mesh = _mesh(node, mesh, file)
             if "nodes" in node:
                 out += _nested(node["nodes"], attrs, mesh, file)
         else:
-            sp = node.get("spatial") or {}
-            m = (mesh[0] * int(sp.get("meshX", 1)), mesh[1] * int(sp.get("meshY", 1)))
             out.append(_Component(str(node["name"]), str(node.get("class", "")),
-                                  {**attrs, **(node.get("attributes") or {})}, *m))
+                                  {**attrs, **(node.get("attributes") or {})}, *_mesh(node, mesh, file)))
     return out
 
 
