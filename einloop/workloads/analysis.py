@@ -73,10 +73,11 @@ def einsum_table(workload: Workload, *, total: bool = True) -> pd.DataFrame:
     df = pd.DataFrame.from_dict(rows, orient="index", columns=_EINSUM_COLUMNS)
     df.index.name = "einsum"
     if total:
-        tot = df.drop(columns=["op", "operational_intensity"]).sum()
+        tot: dict[str, object] = {c: df[c].sum() for c in _EINSUM_COLUMNS if c not in ("op", "operational_intensity")}
         tot["op"] = "total"
         tot["operational_intensity"] = tot["macs"] / tot["bytes"] if tot["bytes"] else 0.0
-        df.loc["total"] = tot[_EINSUM_COLUMNS]
+        df = pd.concat([df, pd.DataFrame([tot], index=["total"], columns=_EINSUM_COLUMNS)])
+        df.index.name = "einsum"
     return df
 
 
@@ -192,4 +193,4 @@ def roofline(workload: Workload, peak_macs_per_cycle: float, clock_hz: float,
     return Roofline(workload.name, peak, float(clock_hz), bw, df)
 
 
-__all__ = ["tensor_table", "einsum_table", "totals", "external_tensors", "tensor_role", "roofline", "Roofline"]
+__all__ = ["Roofline", "einsum_table", "external_tensors", "roofline", "tensor_role", "tensor_table", "totals"]

@@ -157,7 +157,7 @@ def _window(name: str, x: Act, kernel, stride, padding, dilation, ceil_mode: boo
         p = (-(-span // s) if ceil_mode else span // s) + 1
         if ceil_mode and (p - 1) * s >= h + b:  # PyTorch: the last window must start inside the input
             p -= 1
-        if span < 0 or p < 1:
+        if p < 1 or (span < 0 and not ceil_mode):
             raise SpecError(f"{name}: a {k}-wide window (dilation {d}) does not fit input size {h} with "
                             f"padding {b}+{e}", field="kernel")
         sizes.append(p)
@@ -166,15 +166,15 @@ def _window(name: str, x: Act, kernel, stride, padding, dilation, ceil_mode: boo
 
 
 # ---- MAC layers ---------------------------------------------------------------------------------
-def conv(name: str, x: Act, out_channels: int, kernel, *, stride=1, padding=0, dilation=1, groups: int = 1,
-         bits: int | None = None, out: str | None = None, weight: str | None = None) -> Einsum:
-    """1-D or 2-D convolution (grouped and depthwise included) on x of shape [N, C, (H,) W]."""
-    bits = x.bits if bits is None else bits
-    n, c = x.shape[0], x.shape[1]
+def conv_accesses(name: str, shape: Sequence[int], out_channels: int, kernel, *, stride=1, padding=0, dilation=1,
+                  groups: int = 1) -> tuple[dict[str, int], list[str], list[str], list[str]]:
+    """Ranks and the index strings of output, input and weight of a convolution on an input of ``shape``."""
+    n, c = shape[0], shape[1]
     if groups < 1 or c % groups or out_channels % groups:
         raise SpecError(f"{name}: groups={groups} must divide input channels {c} and output channels "
                         f"{out_channels}", field="groups")
-    out_ranks, win_ranks, kernel, sizes, sp_idx = _window(name, x, kernel, stride, padding, dilation)
+    out_ranks, win_ranks, kernel, sizes, sp_idx = _window(name, Act("x", tuple(shape)), kernel, stride, padding,
+                                                          dilation)
     cg, mg = c // groups, out_channels // groups
     ranks: dict[str, int] = {"n": n}
     if groups == 1:
@@ -190,9 +190,16 @@ def conv(name: str, x: Act, out_channels: int, kernel, *, stride=1, padding=0, d
             ranks["c"] = cg
         wc = [oc] + (["c"] if cg > 1 else [])
     ranks |= dict(zip(out_ranks, sizes)) | dict(zip(win_ranks, kernel))
+    return ranks, ["n", oc, *out_ranks], ["n", ic, *sp_idx], [*wc, *win_ranks]
+
+
+def conv(name: str, x: Act, out_channels: int, kernel, *, stride=1, padding=0, dilation=1, groups: int = 1,
+         bits: int | None = None, out: str | None = None, weight: str | None = None) -> Einsum:
+    """1-D or 2-D convolution (grouped and depthwise included) on x of shape [N, C, (H,) W]."""
+    ranks, o_idx, x_idx, w_idx = conv_accesses(name, x.shape, out_channels, kernel, stride=stride, padding=padding,
+                                               dilation=dilation, groups=groups)
     out, weight = out or ACT_PREFIX + name, weight or WEIGHT_PREFIX + name
-    return einsum(name, (out, ["n", oc, *out_ranks]), [(x.name, ["n", ic, *sp_idx]), (weight, [*wc, *win_ranks])],
-                  ranks, bits=bits)
+    return einsum(name, (out, o_idx), [(x.name, x_idx), (weight, w_idx)], ranks, bits=x.bits if bits is None else bits)
 
 
 conv2d = conv
@@ -427,8 +434,39 @@ def weight_count(einsums: Sequence[Einsum], *, mac_only: bool = True) -> int:
     return sum(seen.values())
 
 
-__all__ = ["Act", "Network", "output_act", "is_weight", "index", "row_major", "einsum", "conv", "conv1d", "conv2d",
-           "depthwise_conv", "linear", "matmul", "bmm", "attention_scores", "attention_values", "elementwise",
-           "activation", "add", "softmax", "norm", "batchnorm", "layernorm", "rmsnorm", "pool", "global_pool",
-           "default_ranks", "conv_output_size", "weight_count", "MAC", "NON_MAC_OPS", "WEIGHT_PREFIX",
-           "ACT_PREFIX"]
+__all__ = [
+    "ACT_PREFIX",
+    "MAC",
+    "NON_MAC_OPS",
+    "WEIGHT_PREFIX",
+    "Act",
+    "Network",
+    "activation",
+    "add",
+    "attention_scores",
+    "attention_values",
+    "batchnorm",
+    "bmm",
+    "conv",
+    "conv1d",
+    "conv2d",
+    "conv_accesses",
+    "conv_output_size",
+    "default_ranks",
+    "depthwise_conv",
+    "einsum",
+    "elementwise",
+    "global_pool",
+    "index",
+    "is_weight",
+    "layernorm",
+    "linear",
+    "matmul",
+    "norm",
+    "output_act",
+    "pool",
+    "rmsnorm",
+    "row_major",
+    "softmax",
+    "weight_count",
+]

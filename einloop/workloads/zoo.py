@@ -239,7 +239,6 @@ def _block(net: Network, x: Act, dims: _Dims, *, style: str, decode: bool, seq_l
     n = seq_len
     H, E, D, F = dims.heads, dims.head_dim, dims.d, dims.ffn
     G = dims.kv_heads or H
-    per = H // G
     ln = "rmsnorm" if style == "llama" else "layernorm"
     bt = {"b": b, "t": t}
 
@@ -388,4 +387,4 @@ def get(name: str, batch: int = 1, seq_len: int | None = None, *, bits: int = 8,
     return entry.build(batch, bits, seq_len, blocks)
 
 
-__all__ = ["get", "names", "describe", "ALIASES"]
+__all__ = ["ALIASES", "describe", "get", "names"]
