@@ -12,7 +12,9 @@ Every number here follows from the Einsums alone:
   its tensors once, so an intermediate is written by its producer and read by each consumer);
   ``traffic_fused_bytes`` keeps every intermediate on chip, so only workload inputs (read once)
   and final outputs (written once) move.
-* Weights are the ``W_`` tensors (see :mod:`einloop.workloads.layers`); ``weights`` in the totals
+* Weights are the ``W_`` tensors (see :mod:`einloop.workloads.layers`), and in hand-written workloads
+  an input tensor named exactly ``W``, ``Weights`` or ``weights`` (as in ``examples/workloads/conv.yaml``
+  and Timeloop's problem names); ``weights`` in the totals
   counts those of MAC Einsums only (conv and FC weights, as published counts do), and
   ``parameters`` adds those of normalizations.
 
@@ -30,10 +32,19 @@ from einloop.spec.workload import Einsum, Workload
 from einloop.workloads.layers import MAC, is_weight
 
 
+WEIGHT_NAMES = frozenset({"W", "Weights", "weights"})
+
+
+def _weight_name(name: str) -> bool:
+    """A zoo weight (``W_`` prefix) or a hand-written one named ``W``, ``Weights`` or ``weights``."""
+    return is_weight(name) or name in WEIGHT_NAMES
+
+
 def tensor_role(einsum: Einsum, name: str) -> str:
-    """``output``, ``weight`` (a ``W_`` tensor) or ``input`` (an activation or other workload input)."""
+    """``output``, ``weight`` (a ``W_`` tensor, or one named ``W``/``Weights``/``weights``) or ``input``
+    (an activation or other workload input)."""
     t = einsum.tensor(name)
-    return "output" if t.is_output else "weight" if is_weight(name) else "input"
+    return "output" if t.is_output else "weight" if _weight_name(name) else "input"
 
 
 def tensor_table(workload: Workload) -> pd.DataFrame:
@@ -105,7 +116,7 @@ def totals(workload: Workload) -> pd.Series:
     params: dict[str, tuple[int, float]] = {}
     for e in workload.einsums:
         for t in e.inputs:
-            if is_weight(t.name):
+            if _weight_name(t.name):
                 val = (t.size(e.ranks), e.tensor_bytes(t.name))
                 params[t.name] = max(params.get(t.name, (0, 0.0)), val)
                 if e.op == MAC:
