@@ -85,7 +85,14 @@ def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
     return np.prod(factors[:, loops], axis=1) if len(loops) else np.ones(factors.shape[0], np.int64)
 
 
-def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024") -> NestCounts:
+def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
+                   optimistic: bool = False) -> NestCounts:
+    """Counts of every kept (level, tensor) for a batch of factors.
+
+    ``optimistic``: replace every child's fetched words by the number of distinct words it ever holds
+    (each fetched exactly once). No loop order can do better, so costs computed from these counts are
+    lower bounds for every order of the same loops: the mapper prunes with them.
+    """
     B, L = factors.shape
     n_nodes = len(s.arch.nodes)
     pl = plan(s)
@@ -98,6 +105,12 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024") ->
     iterations = np.prod(np.where(temporal[None, :], factors, 1), axis=1)
     counts: dict[tuple[int, str], TensorLevelCounts] = {}
     compute_node = n_nodes - 1
+    if optimistic:   # [L+1, B, R]: per rank, product of the spatial factors above each boundary
+        spatial_extent = np.ones((L + 1, B, len(s.ranks)), np.int64)
+        for l in range(L):
+            spatial_extent[l + 1] = spatial_extent[l]
+            if not temporal[l]:
+                spatial_extent[l + 1, :, s.loop_rank[l]] *= factors[:, l]
     for t in s.einsum.tensors:
         coef, chain = pl.coef[t.name], pl.chains[t.name]
         zero = np.zeros(B, np.int64)
@@ -109,6 +122,10 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024") ->
             p, c = link.parent, link.child
             if c == compute_node:   # every compute reads its operands: no temporal reuse
                 deltas = iterations
+            elif optimistic:   # every point the child instance ever uses, fetched once (and >= one tile)
+                span = ext[0] // spatial_extent[s.boundary[c]]
+                points = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
+                deltas = np.maximum(points, tiles[c])
             else:
                 deltas = delta_sum(extents[c], translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
             if link.independent:

@@ -73,6 +73,8 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
                   float(bc.energy[0]), levels, tensors)
 
 
-def evaluate_batch(s: NestStructure, factors: np.ndarray, *, reuse_rule: str = "2024") -> BatchCosts:
-    """Energy, cycles and validity of many mappings sharing one loop structure ([B, L] factors)."""
-    return costs(s, count_accesses(s, factors, reuse_rule))
+def evaluate_batch(s: NestStructure, factors: np.ndarray, *, reuse_rule: str = "2024",
+                   optimistic: bool = False) -> BatchCosts:
+    """Energy, cycles and validity of many mappings sharing one loop structure ([B, L] factors).
+    ``optimistic`` gives lower bounds valid for every loop order (see count_accesses)."""
+    return costs(s, count_accesses(s, factors, reuse_rule, optimistic=optimistic))

@@ -1,0 +1,291 @@
+"""The mapper: exact branch and bound over dataplacements, tilings and loop orders.
+
+1. Enumerate every valid tiling of every dataplacement (space.py; capacity and mesh pruned).
+2. Give each tiling a lower bound valid for all its loop orders: the model with every tile fetched
+   exactly once per distinct word (count_accesses(optimistic=True)), vectorized over all tilings.
+3. Visit tilings in increasing bound order, in chunks; in a chunk, evaluate every canonical loop order
+   of every tiling exactly (vectorized per loop structure), and stop when the next bound exceeds the
+   best cost found. Nothing better can remain, so the result is optimal for the constraints.
+
+Chunks run on a process pool (both cores) sharing the best cost for pruning. Ties are broken by a
+fixed key, so the same input always gives the same mapping. With a time limit the best mapping so far
+is returned and marked as not proven optimal.
+"""
+from __future__ import annotations
+
+import itertools
+import multiprocessing as mp
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from einloop.mapper.constraints import Constraints, check, expand_dataflow
+from einloop.mapper.space import Slot, count_orders, dataplacements, level_orders, slots, tilings
+from einloop.model.evaluate import evaluate, evaluate_batch
+from einloop.model.nest import build_structure
+from einloop.model.result import Result
+from einloop.spec.arch import Architecture, Fanout, Storage
+from einloop.spec.mapping import Loop, Mapping, NodeMapping
+from einloop.spec.workload import Einsum
+
+OBJECTIVES = ("energy", "cycles", "edp", "pareto")
+
+
+@dataclass
+class SearchStats:
+    mapspace: int = 0          # tilings x canonical loop orders, over all dataplacements
+    dataplacements: int = 0
+    tilings: int = 0
+    evaluated: int = 0         # complete mappings evaluated exactly
+    pruned: int = 0            # mappings never evaluated because their bound exceeded the best
+    seconds: float = 0.0
+    proven_optimal: bool = True
+
+
+@dataclass
+class MapResult:
+    einsum: Einsum
+    mapping: Mapping | None
+    result: Result | None
+    stats: SearchStats
+    pareto: list[tuple[Mapping, Result]] = field(default_factory=list)
+
+
+@dataclass
+class _Candidate:
+    key: tuple                 # (objective, energy, cycles, dataplacement, factors..., order index)
+    energy: float
+    cycles: float
+    dp: int
+    factors: tuple[int, ...]
+    orders: tuple[tuple[str, ...], ...]
+
+
+class _Context:
+    """Everything a worker needs, set once per process."""
+
+    def __init__(self, einsum, arch, cons, slot_list, dps, objective, rule):
+        self.einsum, self.arch, self.cons, self.slots, self.dps = einsum, arch, cons, slot_list, dps
+        self.objective, self.rule = objective, rule
+        self.storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+
+
+_CTX: _Context | None = None
+_BEST = None
+
+
+def _init(ctx, best):
+    global _CTX, _BEST
+    _CTX, _BEST = ctx, best
+
+
+def _objective(name: str, energy, cycles):
+    return {"energy": energy, "cycles": cycles, "edp": energy * cycles, "pareto": energy}[name]
+
+
+def _structure_for(ctx: _Context, dp: int, active: np.ndarray, orders):
+    """The loop structure of one pattern of active slots and one order per storage level."""
+    loops, cols = [], []
+    by_level = dict(zip(ctx.storages, orders))
+    for i, node in enumerate(ctx.arch.nodes):
+        if isinstance(node, Storage):
+            for r in by_level[i]:
+                k = next(k for k, s in enumerate(ctx.slots) if s.node == i and s.rank == r and s.axis is None)
+                loops.append((i, r, None))
+                cols.append(k)
+        elif isinstance(node, Fanout):
+            for k, s in enumerate(ctx.slots):
+                if s.node == i and s.axis is not None and active[k]:
+                    loops.append((i, s.rank, s.axis))
+                    cols.append(k)
+    return build_structure(ctx.einsum, ctx.arch, loops, ctx.dps[dp]), np.array(cols, np.int64)
+
+
+def _level_active(ctx: _Context, active: np.ndarray) -> list[tuple[str, ...]]:
+    return [tuple(s.rank for k, s in enumerate(ctx.slots) if s.node == i and s.axis is None and active[k])
+            for i in ctx.storages]
+
+
+def _run_chunk(task):
+    """Evaluate every canonical order of every tiling in a chunk; return the best and the counts."""
+    dp, rows, bounds = task
+    ctx = _CTX
+    best_shared = _BEST.value if _BEST is not None else np.inf
+    keep = bounds <= best_shared
+    rows, bounds = rows[keep], bounds[keep]
+    pruned = int((~keep).sum())
+    best: _Candidate | None = None
+    front: list[_Candidate] = []
+    evaluated = 0
+    active_all = rows > 1
+    patterns, inverse = np.unique(active_all, axis=0, return_inverse=True)
+    for p_index, active in enumerate(patterns):
+        members = rows[inverse.reshape(-1) == p_index]
+        per_level = _level_active(ctx, active)
+        choices = [level_orders(ctx.einsum, act, ctx.cons.at(ctx.arch.nodes[i].name).permutation)
+                   for i, act in zip(ctx.storages, per_level)]
+        for combo in itertools.product(*choices):
+            s, cols = _structure_for(ctx, dp, active, combo)
+            c = evaluate_batch(s, members[:, cols], reuse_rule=ctx.rule)
+            evaluated += len(members)
+            obj = _objective(ctx.objective, c.energy, c.cycles)
+            obj = np.where(c.valid, obj, np.inf)
+            if ctx.objective == "pareto":
+                for j in np.nonzero(c.valid)[0]:
+                    front.append(_Candidate((c.energy[j], c.cycles[j], dp, tuple(members[j])), float(c.energy[j]),
+                                            float(c.cycles[j]), dp, tuple(int(x) for x in members[j]), combo))
+                front = _pareto(front)
+                continue
+            j = int(np.argmin(obj))
+            if not np.isfinite(obj[j]):
+                continue
+            ties = np.nonzero(obj == obj[j])[0]
+            for j in ties:
+                cand = _Candidate((float(obj[j]), float(c.energy[j]), float(c.cycles[j]), dp,
+                                   tuple(int(x) for x in members[j]), combo), float(c.energy[j]),
+                                  float(c.cycles[j]), dp, tuple(int(x) for x in members[j]), combo)
+                if best is None or cand.key < best.key:
+                    best = cand
+            if _BEST is not None and best is not None and best.key[0] < _BEST.value:
+                with _BEST.get_lock():
+                    _BEST.value = min(_BEST.value, best.key[0])
+    return best, front, evaluated, pruned
+
+
+def _pareto(points: list[_Candidate]) -> list[_Candidate]:
+    """Non-dominated (energy, cycles) points, one per distinct pair (smallest key)."""
+    points = sorted(points, key=lambda c: (c.energy, c.cycles, c.key[2:]))
+    out, best_cycles = [], np.inf
+    for c in points:
+        if c.cycles < best_cycles:
+            out.append(c)
+            best_cycles = c.cycles
+    return out
+
+
+def _mapping(ctx: _Context, cand: _Candidate) -> Mapping:
+    kept = ctx.dps[cand.dp]
+    by_level = dict(zip(ctx.storages, cand.orders))
+    factor = {(s.node, s.rank, s.axis): f for s, f in zip(ctx.slots, cand.factors)}
+    nodes = []
+    for i, node in enumerate(ctx.arch.nodes):
+        if isinstance(node, Storage):
+            loops = tuple(Loop(r, factor[(i, r, None)]) for r in by_level[i])
+            nodes.append(NodeMapping(node.name, loops, frozenset(t for t, lv in kept.items() if i in lv)))
+        elif isinstance(node, Fanout):
+            loops = tuple(Loop(s.rank, factor[(s.node, s.rank, s.axis)], s.axis) for s in ctx.slots
+                          if s.node == i and s.axis is not None and factor[(s.node, s.rank, s.axis)] > 1)
+            nodes.append(NodeMapping(node.name, loops))
+    return Mapping(tuple(nodes))
+
+
+def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | None = None, *,
+               objective: str = "energy", time_limit: float | None = None, workers: int | None = None,
+               reuse_rule: str = "2024", chunk: int = 2048, progress: bool = False) -> MapResult:
+    """The optimal mapping of one Einsum (or the Pareto front of energy and cycles)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}")
+    start = time.perf_counter()
+    cons = constraints or Constraints()
+    check(cons, einsum, arch)
+    cons = expand_dataflow(cons, einsum, arch)
+    slot_list = slots(einsum, arch, cons)
+    dps = dataplacements(einsum, arch, cons)
+    ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule)
+    stats = SearchStats(dataplacements=len(dps))
+    tasks = []
+    all_loops = [(s.node, s.rank, s.axis) for s in slot_list]
+    storages = ctx.storages
+    for dp, kept in enumerate(dps):
+        T = tilings(einsum, arch, cons, slot_list, kept)
+        if len(T) == 0:
+            continue
+        stats.tilings += len(T)
+        active = T > 1
+        pats, inv = np.unique(active, axis=0, return_inverse=True)
+        counts = np.array([np.prod([count_orders(einsum, act, cons.at(arch.nodes[i].name).permutation)
+                                    for i, act in zip(storages, _level_active(ctx, p))]) for p in pats])
+        stats.mapspace += int(counts[inv.reshape(-1)].sum())
+        s = build_structure(einsum, arch, all_loops, kept)
+        lb = evaluate_batch(s, T, reuse_rule=reuse_rule, optimistic=True)
+        bound = _objective(objective, lb.energy, lb.cycles)
+        order = np.lexsort((np.arange(len(T)), bound))
+        for k in range(0, len(T), chunk):
+            idx = order[k:k + chunk]
+            tasks.append((dp, T[idx], bound[idx]))
+    tasks.sort(key=lambda t: (t[2][0], t[0]))
+    order_count = {}  # rows' mapping counts for the pruned statistic
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    best: _Candidate | None = None
+    front: list[_Candidate] = []
+    mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+    shared = mp_ctx.Value("d", np.inf) if workers > 1 and objective != "pareto" else None
+    pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if workers > 1 and len(tasks) > 1 else None
+    if pool is None:
+        _init(ctx, shared)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(tasks), desc=f"mapping {einsum.name}", unit="chunk", leave=False)
+    try:
+        pending = iter(tasks)
+        running = []
+        done = False
+        while not done:
+            while pool is not None and len(running) < 2 * workers:
+                task = next(pending, None)
+                if task is None:
+                    break
+                if _prunable(task, best, front, objective):
+                    stats.pruned += len(task[1])
+                    continue
+                running.append(pool.apply_async(_run_chunk, (task,)))
+            if pool is None:
+                task = next(pending, None)
+                if task is None:
+                    break
+                if _prunable(task, best, front, objective):
+                    stats.pruned += len(task[1])
+                    if bar:
+                        bar.update(1)
+                    continue
+                outs = [_run_chunk(task)]
+            else:
+                if not running:
+                    break
+                outs = [running.pop(0).get()]
+            for cand, fr, n_eval, n_pruned in outs:
+                stats.evaluated += n_eval
+                stats.pruned += n_pruned
+                if cand is not None and (best is None or cand.key < best.key):
+                    best = cand
+                if fr:
+                    front = _pareto(front + fr)
+                if bar:
+                    bar.update(1)
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                stats.proven_optimal = False
+                done = True
+    finally:
+        if pool is not None:
+            pool.terminate()
+        if bar:
+            bar.close()
+    stats.seconds = time.perf_counter() - start
+    if objective == "pareto":
+        pareto = [(m, evaluate(einsum, arch, m, reuse_rule=reuse_rule)) for m in (_mapping(ctx, c) for c in front)]
+        first = pareto[0] if pareto else (None, None)
+        return MapResult(einsum, first[0], first[1], stats, pareto)
+    if best is None:
+        return MapResult(einsum, None, None, stats)
+    mapping = _mapping(ctx, best)
+    return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
+
+
+def _prunable(task, best, front, objective) -> bool:
+    lowest = task[2][0]
+    if objective == "pareto":
+        return False
+    return best is not None and lowest > best.key[0]

@@ -1,0 +1,184 @@
+"""The mapspace: dataplacements (keep/bypass), tilings (factor of every rank at every loop slot) and
+loop orders, enumerated under the constraints.
+
+Tilings are built from the innermost node outward, one rank at a time, as numpy arrays; a partial
+tiling whose tiles overflow a buffer or whose spatial loops overflow a fanout is dropped at once, and
+since tiles only grow outward nothing it could become is valid either.
+
+Loop orders: only loops with a factor above one are ordered. Two adjacent loops may be swapped without
+changing any count when, for every tensor, both are irrelevant to it, or both index it and neither
+slides over a halo (see model/reuse.py: a non-halo tensor's fills depend only on where its innermost
+relevant loop is). Orders are enumerated up to such swaps: exact, no optimum is lost.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from einloop.errors import SpecError
+from einloop.mapper.constraints import Constraints
+from einloop.spec.arch import Architecture, Fanout, Storage
+from einloop.spec.workload import Einsum
+
+
+@dataclass(frozen=True)
+class Slot:
+    node: int               # arch node index
+    rank: str
+    axis: str | None        # None temporal, "X"/"Y" spatial
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def slots(einsum: Einsum, arch: Architecture, cons: Constraints) -> list[Slot]:
+    """Every place a loop may go, outer to inner. The outermost storage level takes every rank."""
+    out = []
+    outermost = next(i for i, n in enumerate(arch.nodes) if isinstance(n, Storage))
+    for i, node in enumerate(arch.nodes):
+        c = cons.at(node.name)
+        if isinstance(node, Storage):
+            allowed = [r for r in einsum.ranks if (c.ranks is None or r in c.ranks or i == outermost)
+                       and (c.permutation is None or r in c.permutation or i == outermost)]
+            if c.permutation is not None and i != outermost:
+                allowed = [r for r in c.permutation if r in allowed]
+            out += [Slot(i, r, None) for r in allowed]
+        elif isinstance(node, Fanout):
+            for axis, allowed, size in (("X", c.spatial_x, node.mesh_x), ("Y", c.spatial_y, node.mesh_y)):
+                if size > 1:
+                    out += [Slot(i, r, axis) for r in einsum.ranks if allowed is None or r in allowed]
+    return out
+
+
+def dataplacements(einsum: Einsum, arch: Architecture, cons: Constraints) -> list[dict[str, tuple[int, ...]]]:
+    """Every keep/bypass choice: tensor -> storage node indices keeping it. The outermost keeps all."""
+    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    choices = []   # per (level, tensor): allowed booleans
+    for i in storages:
+        c = cons.at(arch.nodes[i].name)
+        for t in einsum.tensors:
+            if i == storages[0]:
+                if t.name in c.bypass:
+                    raise SpecError(f"the outermost level {arch.nodes[i].name} must keep every tensor",
+                                    field=f"constraints.{arch.nodes[i].name}.bypass")
+                choices.append((True,))
+            elif t.name in c.keep:
+                choices.append((True,))
+            elif t.name in c.bypass:
+                choices.append((False,))
+            else:
+                choices.append((False, True))
+    out = []
+    for combo in itertools.product(*choices):
+        flags = iter(combo)
+        kept: dict[str, list[int]] = {t.name: [] for t in einsum.tensors}
+        for i in storages:
+            for t in einsum.tensors:
+                if next(flags):
+                    kept[t.name].append(i)
+        out.append({t: tuple(v) for t, v in kept.items()})
+    return out
+
+
+def _tile_words(einsum: Einsum, node: Storage, kept: dict[str, tuple[int, ...]], index: int,
+                ext: dict[str, np.ndarray]) -> np.ndarray:
+    total = np.zeros(len(next(iter(ext.values()))))
+    for t in einsum.tensors:
+        if index in kept[t.name]:
+            size = 1
+            for idx in t.indices:
+                size = size * (sum(abs(c) * (ext[r] - 1) for r, c in idx.terms) + 1)
+            total = total + size * (t.bits / node.datawidth)
+    return total
+
+
+def tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot],
+            kept: dict[str, tuple[int, ...]]) -> np.ndarray:
+    """All valid factor assignments [K, len(slots)] for one dataplacement (inner nodes first)."""
+    ranks = list(einsum.ranks)
+    S = len(slot_list)
+    outermost = min(s.node for s in slot_list if s.axis is None)
+    F = np.ones((1, S), np.int64)
+    E = {r: np.ones(1, np.int64) for r in ranks}
+    for node_index in range(len(arch.nodes) - 1, -1, -1):
+        node = arch.nodes[node_index]
+        c = cons.at(node.name)
+        mine = [k for k, s in enumerate(slot_list) if s.node == node_index]
+        for k in mine:
+            r = slot_list[k].rank
+            left = einsum.ranks[r] // E[r]
+            if node_index == outermost:
+                F[:, k] = left
+                E[r] = E[r] * left
+                continue
+            options = [d for d in divisors(einsum.ranks[r]) if d <= c.max_factors.get(r, d)]
+            if r in c.factors and slot_list[k].axis is None:
+                options = [d for d in options if d == c.factors[r]]
+            ok = (left[:, None] % np.array(options)[None, :]) == 0
+            rows, cols = np.nonzero(ok)
+            F = F[rows]
+            F[:, k] = np.array(options)[cols]
+            for q in ranks:
+                E[q] = E[q][rows]
+            E[r] = E[r] * F[:, k]
+        if isinstance(node, Fanout) and mine:
+            keep = np.ones(len(F), bool)
+            for axis, size in (("X", node.mesh_x), ("Y", node.mesh_y)):
+                cols = [k for k in mine if slot_list[k].axis == axis]
+                keep &= np.prod(F[:, cols], axis=1) <= size
+            used = np.prod(F[:, mine], axis=1)
+            keep &= used >= c.min_utilization * node.size
+            for r, f in c.factors.items():
+                cols = [k for k in mine if slot_list[k].rank == r]
+                keep &= np.prod(F[:, cols], axis=1) == f
+            F = F[keep]
+            E = {q: v[keep] for q, v in E.items()}
+        elif isinstance(node, Storage) and node.size is not None:
+            fits = _tile_words(einsum, node, kept, node_index, E) <= node.effective_size
+            F = F[fits]
+            E = {q: v[fits] for q, v in E.items()}
+        if len(F) == 0:
+            break
+    return F
+
+
+def rank_class(einsum: Einsum, rank: str) -> tuple:
+    """What a loop over `rank` is to every tensor: irrelevant, relevant, or (halo) the rank itself."""
+    key = []
+    for t in einsum.tensors:
+        dims = [idx for idx in t.indices if rank in idx.ranks]
+        if not dims:
+            key.append("-")
+        elif any(len(idx.terms) > 1 for idx in dims):
+            key.append(rank)
+        else:
+            key.append("+")
+    return tuple(key)
+
+
+@lru_cache(maxsize=4096)
+def _orders(ranks: tuple[str, ...], classes: tuple[tuple, ...]) -> tuple[tuple[str, ...], ...]:
+    """Permutations of `ranks` (outer to inner) up to swaps of adjacent loops of one class."""
+    position = {r: i for i, r in enumerate(ranks)}
+    cls = dict(zip(ranks, classes))
+    out = []
+    for perm in itertools.permutations(ranks):
+        if all(not (cls[a] == cls[b] and position[a] > position[b]) for a, b in zip(perm, perm[1:])):
+            out.append(perm)
+    return tuple(out)
+
+
+def level_orders(einsum: Einsum, active: tuple[str, ...], permutation: tuple[str, ...] | None) -> tuple[tuple[str, ...], ...]:
+    """Orders of one level's active loops (outer to inner), canonical up to harmless swaps."""
+    if permutation is not None:
+        return (tuple(r for r in permutation if r in active),)
+    return _orders(active, tuple(rank_class(einsum, r) for r in active))
+
+
+def count_orders(einsum: Einsum, active: tuple[str, ...], permutation) -> int:
+    return 1 if permutation is not None else len(level_orders(einsum, active, None)) if len(active) <= 8 else math.factorial(len(active))

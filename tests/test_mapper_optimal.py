@@ -1,0 +1,109 @@
+"""The mapper's optimum equals brute-force enumeration of the whole mapspace on small problems.
+
+The brute force here shares nothing with the mapper but the model: every dataplacement, every
+factorization of every rank over every loop slot, every permutation of every level's loops (unit
+factors included), each evaluated and checked for capacity and mesh overflow by the model.
+"""
+import itertools
+import math
+import random
+
+import numpy as np
+import pytest
+
+from einloop.mapper.search import map_einsum
+from einloop.model.evaluate import evaluate_batch
+from einloop.model.nest import build_structure
+from einloop.spec.arch import ActionEnergy, Architecture, Compute, Fanout, Storage
+from einloop.spec.workload import Einsum
+
+
+def ordered_factorizations(n, slots):
+    if slots == 1:
+        return [(n,)]
+    return [(d,) + rest for d in range(1, n + 1) if n % d == 0 for rest in ordered_factorizations(n // d, slots - 1)]
+
+
+def brute_force(einsum, arch, objective="energy"):
+    ranks = list(einsum.ranks)
+    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    fan = [(i, ax) for i, n in enumerate(arch.nodes) if isinstance(n, Fanout)
+           for ax, size in (("X", n.mesh_x), ("Y", n.mesh_y)) if size > 1]
+    slot_nodes = [(i, None) for i in storages] + fan
+    per_rank = [ordered_factorizations(einsum.ranks[r], len(slot_nodes)) for r in ranks]
+    combos = np.array([sum(c, ()) for c in itertools.product(*per_rank)], np.int64)   # [K, R*slots]
+    tensors = [t.name for t in einsum.tensors]
+    best = math.inf
+    keep_choices = itertools.product(*[[True] if i == storages[0] else [False, True]
+                                       for i in storages for _ in tensors])
+    for keep in keep_choices:
+        flags = iter(keep)
+        kept = {t: [] for t in tensors}
+        for i in storages:
+            for t in tensors:
+                if next(flags):
+                    kept[t].append(i)
+        kept = {t: tuple(v) for t, v in kept.items()}
+        looping = [r for r in ranks if einsum.ranks[r] > 1]   # a rank of bound 1 never loops
+        for perms in itertools.product(*[itertools.permutations(looping) for _ in storages]):
+            loops, cols = [], []
+            order = dict(zip(storages, perms))
+            for i, node in enumerate(arch.nodes):
+                for r in (order.get(i, ()) if isinstance(node, Storage) else ()):
+                    loops.append((i, r, None))
+                    cols.append(ranks.index(r) * len(slot_nodes) + slot_nodes.index((i, None)))
+                for (j, ax) in fan:
+                    if j == i:
+                        for r in looping:
+                            loops.append((i, r, ax))
+                            cols.append(ranks.index(r) * len(slot_nodes) + slot_nodes.index((i, ax)))
+            s = build_structure(einsum, arch, loops, kept)
+            c = evaluate_batch(s, combos[:, cols])
+            value = {"energy": c.energy, "cycles": c.cycles, "edp": c.energy * c.cycles}[objective]
+            value = np.where(c.valid, value, np.inf)
+            best = min(best, float(value.min()))
+    return best
+
+
+def random_problem(rng: random.Random):
+    kind = rng.choice(["matmul", "matmul", "conv1d"])
+    if kind == "matmul":
+        ranks = {r: rng.choice([1, 2, 3, 4, 6]) for r in "mnk"}
+        e = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", ranks, bits={"Z": rng.choice([8, 16])})
+    else:
+        ranks = {"k": rng.choice([1, 2]), "c": rng.choice([1, 2]), "p": rng.choice([2, 3, 4]), "r": rng.choice([1, 3])}
+        stride = rng.choice([1, 2])
+        e = Einsum.parse(f"O[k,p] += I[c,p*{stride}+r] * W[k,c,r]", ranks)
+    def energy():
+        return ActionEnergy(*(round(rng.uniform(0.1, 5), 2) for _ in range(3)), round(rng.uniform(0, 0.01), 4))
+    nodes = [Storage("DRAM", None, 8, rng.choice([1, 2, 4]), energy=ActionEnergy(60, 60, 60)),
+             Storage("Buffer", rng.choice([8, 16, 24, 48]), 8, rng.choice([1, 2]), rng.choice([None, 1.0, 2.0]),
+                     energy=energy())]
+    if kind == "matmul" and rng.random() < 0.5:   # three levels: keep the brute force affordable
+        e = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", {r: rng.choice([1, 2, 3, 4]) for r in "mnk"})
+        nodes.append(Fanout("PEs", *rng.choice([(2, 1), (1, 2), (3, 1)])))
+        nodes.append(Storage("Reg", rng.choice([2, 4]), 8, 1, energy=energy()))
+    nodes.append(Compute("MAC", 0.5))
+    return e, Architecture("small", tuple(nodes))
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_mapper_finds_the_brute_force_optimum(seed):
+    rng = random.Random(seed)
+    einsum, arch = random_problem(rng)
+    objective = ["energy", "energy", "cycles", "edp"][seed % 4]
+    found = map_einsum(einsum, arch, objective=objective, workers=1, chunk=64)
+    expected = brute_force(einsum, arch, objective)
+    assert found.stats.proven_optimal
+    assert found.result is not None and found.result.valid
+    value = {"energy": found.result.energy, "cycles": found.result.cycles,
+             "edp": found.result.energy * found.result.cycles}[objective]
+    assert value == pytest.approx(expected, rel=1e-9)
+    assert found.stats.evaluated + found.stats.pruned <= found.stats.mapspace + found.stats.tilings
+
+
+def test_mapper_is_deterministic_and_uses_both_cores_consistently():
+    einsum, arch = random_problem(random.Random(7))
+    one = map_einsum(einsum, arch, workers=1, chunk=16)
+    two = map_einsum(einsum, arch, workers=2, chunk=16)
+    assert one.mapping == two.mapping and one.result.energy == two.result.energy
