@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.errors import SpecError
+from einloop.mapper.constraints import Constraints, from_timeloop, read_constraints
 from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
@@ -26,6 +27,7 @@ class Spec:
     mapping: Mapping | None
     format: str
     files: dict[str, str]
+    constraints: "Constraints | None" = None
 
 
 def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
@@ -36,7 +38,15 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
     doc, origin = load_merged(paths)
     if format == "timeloop" or (format == "auto" and is_timeloop(doc)):
         t = read_timeloop(doc, origin)
-        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin)
+        targets = []
+        for key in ("architecture_constraints", "mapspace_constraints", "mapspace", "constraints"):
+            section = doc.get(key)
+            if isinstance(section, dict):
+                targets += section.get("targets") or []
+            elif isinstance(section, list):
+                targets += section
+        cons = from_timeloop(targets, t.einsum, t.arch, t.fanout_of, origin.get("architecture_constraints", ""))
+        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons)
     known = {"workload", "architecture", "mapping", "constraints"}
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -46,7 +56,8 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
     wl = native.read_workload(doc["workload"], origin["workload"]) if "workload" in doc else None
     arch = native.read_architecture(doc["architecture"], origin["architecture"]) if "architecture" in doc else None
     mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
-    return Spec(wl, arch, mapping, "einloop", origin)
+    cons = read_constraints(doc["constraints"], origin["constraints"]) if "constraints" in doc else None
+    return Spec(wl, arch, mapping, "einloop", origin, cons)
 
 
 def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:

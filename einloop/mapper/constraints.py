@@ -37,7 +37,7 @@ class LevelConstraint:
     factors: dict[str, int] = field(default_factory=dict)       # fixed factor (spatial: product over X and Y)
     max_factors: dict[str, int] = field(default_factory=dict)
     ranks: frozenset[str] | None = None         # only these ranks may loop here (temporal)
-    permutation: tuple[str, ...] | None = None  # loops in exactly this relative order, outer to inner
+    permutation: tuple[str, ...] | None = None  # these ranks loop innermost, in this order (outer to inner)
     spatial_x: frozenset[str] | None = None     # ranks allowed on X / Y at a fanout
     spatial_y: frozenset[str] | None = None
     min_utilization: float = 0.0                # fanout: minimum fraction of the mesh used
@@ -89,6 +89,20 @@ def read_constraints(data: Any, file: str = "") -> Constraints:
     return Constraints(levels, spec.dataflow)
 
 
+ROLES = ("input", "weight", "output")
+
+
+def resolve_roles(constraints: Constraints, einsum: Einsum) -> Constraints:
+    """Tensor roles in keep/bypass lists (input = first input, weight = last input, output) become names,
+    so one constraints file serves every layer of a network."""
+    names = {"input": einsum.inputs[0].name, "weight": einsum.inputs[-1].name, "output": einsum.output.name}
+
+    def named(ts):
+        return frozenset(names.get(t, t) for t in ts)
+    return Constraints({k: replace(c, keep=named(c.keep), bypass=named(c.bypass)) for k, c in
+                        constraints.levels.items()}, constraints.dataflow)
+
+
 def check(constraints: Constraints, einsum: Einsum, arch: Architecture, file: str = "") -> None:
     """Names in the constraints must exist in the architecture and the Einsum."""
     nodes = {n.name: n for n in arch.nodes}
@@ -106,8 +120,8 @@ def check(constraints: Constraints, einsum: Einsum, arch: Architecture, file: st
                                 field=f"{fld}.{key}")
         bad = sorted((c.keep | c.bypass) - tensors)
         if bad:
-            raise SpecError(f"unknown tensor(s) {', '.join(bad)}; tensors: {', '.join(sorted(tensors))}", file=file,
-                            field=fld)
+            raise SpecError(f"unknown tensor(s) {', '.join(bad)}; tensors: {', '.join(sorted(tensors))} "
+                            f"or roles {', '.join(ROLES)}", file=file, field=fld)
         if c.keep & c.bypass:
             raise SpecError(f"tensor(s) {', '.join(sorted(c.keep & c.bypass))} both kept and bypassed", file=file,
                             field=fld)
@@ -183,3 +197,44 @@ def conv_roles(einsum: Einsum) -> dict[str, str]:
                         field="constraints.dataflow")
     (p, r), (q, s) = pairs[:2]
     return {"p": p, "r": r, "q": q, "s": s}
+
+
+def from_timeloop(targets: list, einsum: Einsum, arch: Architecture, fanout_of: dict[str, str],
+                  file: str = "") -> Constraints:
+    """Timeloop mapspace constraints (``targets`` of type temporal / spatial / bypass / datatype).
+
+    Listed factors are fixed, the rest free; a permutation (inner to outer) fixes the innermost loops;
+    a spatial permutation with ``split`` says which ranks may go to X (first ``split``) and Y."""
+    from einloop.spec.timeloop import _factors, _permutation
+
+    dims = list(einsum.ranks)
+    levels: dict[str, LevelConstraint] = {}
+    for i, t in enumerate(targets or []):
+        fld = f"constraints[{i}]"
+        if not isinstance(t, dict) or "target" not in t:
+            raise SpecError("each constraint needs a 'target'", file=file, field=fld)
+        kind, name = str(t.get("type", "temporal")), str(t["target"])
+        if kind == "spatial":
+            name = fanout_of.get(name, name)
+        cur = levels.get(name, LevelConstraint())
+        if kind in ("bypass", "datatype", "dataspace"):
+            cur = replace(cur, keep=cur.keep | frozenset(t.get("keep") or ()),
+                          bypass=cur.bypass | frozenset(t.get("bypass") or ()))
+        elif kind in ("temporal", "spatial"):
+            factors = {**cur.factors, **_factors(t.get("factors", ""), dims, file, f"{fld}.factors")}
+            cur = replace(cur, factors=factors)
+            if "permutation" in t:
+                perm = _permutation(t["permutation"], dims, file, f"{fld}.permutation")
+                if kind == "temporal":
+                    cur = replace(cur, permutation=tuple(reversed(perm)))
+                else:
+                    split = int(t.get("split", len(perm)))
+                    cur = replace(cur, spatial_x=frozenset(perm[:split]), spatial_y=frozenset(perm[split:]))
+        elif kind in ("max_overall_bypass", "utilization"):
+            continue
+        else:
+            raise SpecError(f"unknown constraint type {kind!r}; allowed: temporal, spatial, bypass, datatype",
+                            file=file, field=f"{fld}.type")
+        levels[name] = cur
+    known = {n.name for n in arch.nodes}
+    return Constraints({k: v for k, v in levels.items() if k in known})

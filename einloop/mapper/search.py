@@ -13,6 +13,7 @@ is returned and marked as not proven optimal.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing as mp
 import os
@@ -21,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from einloop.mapper.constraints import Constraints, check, expand_dataflow
-from einloop.mapper.space import Slot, count_orders, dataplacements, level_orders, slots, tilings
+from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
+from einloop.mapper.space import count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure
 from einloop.model.result import Result
@@ -35,8 +36,10 @@ OBJECTIVES = ("energy", "cycles", "edp", "pareto")
 
 @dataclass
 class SearchStats:
-    mapspace: int = 0          # tilings x canonical loop orders, over all dataplacements
+    mapspace: int = 0          # tilings x canonical loop orders in the groups that were enumerated
     dataplacements: int = 0
+    groups: int = 0            # (dataplacement, spatial factors) pairs
+    groups_pruned: int = 0     # groups whose bound exceeded the best: never enumerated
     tilings: int = 0
     evaluated: int = 0         # complete mappings evaluated exactly
     pruned: int = 0            # mappings never evaluated because their bound exceeded the best
@@ -66,9 +69,9 @@ class _Candidate:
 class _Context:
     """Everything a worker needs, set once per process."""
 
-    def __init__(self, einsum, arch, cons, slot_list, dps, objective, rule):
+    def __init__(self, einsum, arch, cons, slot_list, dps, objective, rule, chunk):
         self.einsum, self.arch, self.cons, self.slots, self.dps = einsum, arch, cons, slot_list, dps
-        self.objective, self.rule = objective, rule
+        self.objective, self.rule, self.chunk = objective, rule, chunk
         self.storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
 
 
@@ -108,14 +111,71 @@ def _level_active(ctx: _Context, active: np.ndarray) -> list[tuple[str, ...]]:
             for i in ctx.storages]
 
 
-def _run_chunk(task):
+def _run_group(task):
+    """Enumerate the tilings of one (dataplacement, spatial factors) group and evaluate them in bound order."""
+    dp, spatial_row, bound = task
+    ctx = _CTX
+    if _BEST is not None and bound > _BEST.value:
+        return None, [], 0, 0, 0, 0, True
+    T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_row)
+    if len(T) == 0:
+        return None, [], 0, 0, 0, 0, False
+    pats, inv = np.unique(T > 1, axis=0, return_inverse=True)
+    counts = np.array([np.prod([count_orders(ctx.einsum, act, ctx.cons.at(ctx.arch.nodes[i].name).permutation)
+                                for i, act in zip(ctx.storages, _level_active(ctx, p))]) for p in pats])
+    per_row = counts[inv.reshape(-1)]
+    bounds = _tiling_bounds(ctx, dp, T)
+    order = np.lexsort((np.arange(len(T)), bounds))
+    T, bounds, per_row = T[order], bounds[order], per_row[order]
+    best, front, evaluated, pruned = None, [], 0, 0
+    chunk = ctx.chunk
+    for k in range(0, len(T), chunk):
+        limit = min(_BEST.value if _BEST is not None else np.inf, best.key[0] if best else np.inf)
+        if ctx.objective != "pareto" and bounds[k] > limit:
+            pruned += int(per_row[k:].sum())
+            break
+        cand, fr, n_eval, n_pruned = _run_chunk((dp, T[k:k + chunk], bounds[k:k + chunk]), per_row[k:k + chunk])
+        evaluated += n_eval
+        pruned += n_pruned
+        if cand is not None and (best is None or cand.key < best.key):
+            best = cand
+        if fr:
+            front = _pareto(front + fr)
+    return best, front, evaluated, pruned, len(T), int(per_row.sum()), False
+
+
+def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray) -> np.ndarray:
+    """A bound on the objective valid for every loop order of each tiling.
+
+    Every tensor is charged its own cheapest case: a tensor without halos at its best order (every loop
+    that does not index it innermost at every level: each of its fills is then as rare as it can be,
+    model/reuse.py), a halo tensor as if every word were fetched once. One order cannot serve every
+    tensor at once, so the sum is a lower bound."""
+    einsum, kept = ctx.einsum, ctx.dps[dp]
+    slot_loops = [(sl.node, sl.rank, sl.axis) for sl in ctx.slots]
+    base = evaluate_batch(build_structure(einsum, ctx.arch, slot_loops, kept), T, reuse_rule=ctx.rule,
+                          optimistic=True)
+    energy = base.energy.copy()
+    for t in einsum.tensors:
+        if any(len(idx.terms) > 1 for idx in t.indices):
+            continue
+        rank_first = sorted(range(len(slot_loops)), key=lambda k: (slot_loops[k][0], slot_loops[k][1] not in t.ranks))
+        s = build_structure(einsum, ctx.arch, [slot_loops[k] for k in rank_first], kept)
+        exact = evaluate_batch(s, T[:, rank_first], reuse_rule=ctx.rule)
+        for key, value in exact.tensor_energy.items():
+            if key[1] == t.name:
+                energy += value - base.tensor_energy[key]
+    return _objective(ctx.objective, energy, base.cycles)
+
+
+def _run_chunk(task, per_row):
     """Evaluate every canonical order of every tiling in a chunk; return the best and the counts."""
     dp, rows, bounds = task
     ctx = _CTX
     best_shared = _BEST.value if _BEST is not None else np.inf
-    keep = bounds <= best_shared
+    keep = bounds <= best_shared if ctx.objective != "pareto" else np.ones(len(bounds), bool)
     rows, bounds = rows[keep], bounds[keep]
-    pruned = int((~keep).sum())
+    pruned = int(per_row[~keep].sum())
     best: _Candidate | None = None
     front: list[_Candidate] = []
     evaluated = 0
@@ -188,86 +248,88 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     start = time.perf_counter()
-    cons = constraints or Constraints()
+    cons = resolve_roles(constraints or Constraints(), einsum)
     check(cons, einsum, arch)
     cons = expand_dataflow(cons, einsum, arch)
     slot_list = slots(einsum, arch, cons)
     dps = dataplacements(einsum, arch, cons)
-    ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule)
+    ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk)
     stats = SearchStats(dataplacements=len(dps))
+    # Groups: a dataplacement and the spatial factors. Their bound (everything fetched once, every
+    # temporal loop free) holds for every tiling and order in the group, so whole groups are pruned
+    # before their tilings are enumerated.
+    spatial = spatial_tilings(einsum, arch, cons, slot_list)
+    outermost = [k for k, sl in enumerate(slot_list) if sl.axis is None and sl.node == ctx.storages[0]]
+    completed = spatial.copy()
+    for k in outermost:
+        r = slot_list[k].rank
+        same = [j for j, sl in enumerate(slot_list) if sl.rank == r and sl.axis is not None]
+        completed[:, k] = einsum.ranks[r] // np.prod(spatial[:, same], axis=1)
     tasks = []
-    all_loops = [(s.node, s.rank, s.axis) for s in slot_list]
-    storages = ctx.storages
     for dp, kept in enumerate(dps):
-        T = tilings(einsum, arch, cons, slot_list, kept)
-        if len(T) == 0:
-            continue
-        stats.tilings += len(T)
-        active = T > 1
-        pats, inv = np.unique(active, axis=0, return_inverse=True)
-        counts = np.array([np.prod([count_orders(einsum, act, cons.at(arch.nodes[i].name).permutation)
-                                    for i, act in zip(storages, _level_active(ctx, p))]) for p in pats])
-        stats.mapspace += int(counts[inv.reshape(-1)].sum())
-        s = build_structure(einsum, arch, all_loops, kept)
-        lb = evaluate_batch(s, T, reuse_rule=reuse_rule, optimistic=True)
+        s = build_structure(einsum, arch, [(sl.node, sl.rank, sl.axis) for sl in slot_list], kept)
+        lb = evaluate_batch(s, completed, reuse_rule=reuse_rule, optimistic=True)
         bound = _objective(objective, lb.energy, lb.cycles)
-        order = np.lexsort((np.arange(len(T)), bound))
-        for k in range(0, len(T), chunk):
-            idx = order[k:k + chunk]
-            tasks.append((dp, T[idx], bound[idx]))
-    tasks.sort(key=lambda t: (t[2][0], t[0]))
-    order_count = {}  # rows' mapping counts for the pruned statistic
+        tasks += [(dp, spatial[g], float(bound[g])) for g in range(len(spatial))]
+    tasks.sort(key=lambda t: (t[2], t[0], tuple(t[1])))
+    stats.groups = len(tasks)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     best: _Candidate | None = None
     front: list[_Candidate] = []
     mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
-    shared = mp_ctx.Value("d", np.inf) if workers > 1 and objective != "pareto" else None
-    pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if workers > 1 and len(tasks) > 1 else None
+    use_pool = workers > 1 and len(tasks) > 1
+    shared = mp_ctx.Value("d", np.inf) if use_pool and objective != "pareto" else None
+    pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if use_pool else None
     if pool is None:
-        _init(ctx, shared)
+        _init(ctx, None)
     bar = None
     if progress:
         from tqdm import tqdm
-        bar = tqdm(total=len(tasks), desc=f"mapping {einsum.name}", unit="chunk", leave=False)
+        bar = tqdm(total=len(tasks), desc=f"mapping {einsum.name}", unit="group", leave=False)
+
+    def absorb(out):
+        nonlocal best, front
+        cand, fr, n_eval, n_pruned, n_tilings, n_space, skipped = out
+        stats.evaluated += n_eval
+        stats.pruned += n_pruned
+        stats.tilings += n_tilings
+        stats.mapspace += n_space
+        stats.groups_pruned += int(skipped)
+        if cand is not None and (best is None or cand.key < best.key):
+            best = cand
+        if fr:
+            front = _pareto(front + fr)
+        if bar:
+            bar.update(1)
+
     try:
         pending = iter(tasks)
         running = []
-        done = False
-        while not done:
-            while pool is not None and len(running) < 2 * workers:
-                task = next(pending, None)
-                if task is None:
-                    break
-                if _prunable(task, best, front, objective):
-                    stats.pruned += len(task[1])
-                    continue
-                running.append(pool.apply_async(_run_chunk, (task,)))
+        while True:
+            if time_limit is not None and time.perf_counter() - start > time_limit:
+                stats.proven_optimal = False
+                break
             if pool is None:
                 task = next(pending, None)
                 if task is None:
                     break
-                if _prunable(task, best, front, objective):
-                    stats.pruned += len(task[1])
-                    if bar:
-                        bar.update(1)
-                    continue
-                outs = [_run_chunk(task)]
-            else:
-                if not running:
+                if objective != "pareto" and best is not None and task[2] > best.key[0]:
+                    stats.groups_pruned += 1 + sum(1 for _ in pending)   # sorted: all the rest too
                     break
-                outs = [running.pop(0).get()]
-            for cand, fr, n_eval, n_pruned in outs:
-                stats.evaluated += n_eval
-                stats.pruned += n_pruned
-                if cand is not None and (best is None or cand.key < best.key):
-                    best = cand
-                if fr:
-                    front = _pareto(front + fr)
-                if bar:
-                    bar.update(1)
-            if time_limit is not None and time.perf_counter() - start > time_limit:
-                stats.proven_optimal = False
-                done = True
+                absorb(_run_group_serial(task, best.key[0] if best is not None else np.inf))
+                continue
+            while len(running) < 2 * workers:
+                task = next(pending, None)
+                if task is None:
+                    break
+                if objective != "pareto" and best is not None and task[2] > best.key[0]:
+                    stats.groups_pruned += 1 + sum(1 for _ in pending)
+                    pending = iter(())
+                    break
+                running.append(pool.apply_async(_run_group, (task,)))
+            if not running:
+                break
+            absorb(running.pop(0).get())
     finally:
         if pool is not None:
             pool.terminate()
@@ -284,8 +346,18 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
 
 
-def _prunable(task, best, front, objective) -> bool:
-    lowest = task[2][0]
-    if objective == "pareto":
-        return False
-    return best is not None and lowest > best.key[0]
+def _run_group_serial(task, best_value: float):
+    """_run_group in this process, pruning against the caller's best."""
+    global _BEST
+
+    class _Fixed:
+        value = best_value
+
+        @staticmethod
+        def get_lock():
+            return contextlib.nullcontext()
+    saved, _BEST = _BEST, _Fixed()
+    try:
+        return _run_group(task)
+    finally:
+        _BEST = saved

@@ -43,10 +43,7 @@ def slots(einsum: Einsum, arch: Architecture, cons: Constraints) -> list[Slot]:
     for i, node in enumerate(arch.nodes):
         c = cons.at(node.name)
         if isinstance(node, Storage):
-            allowed = [r for r in einsum.ranks if (c.ranks is None or r in c.ranks or i == outermost)
-                       and (c.permutation is None or r in c.permutation or i == outermost)]
-            if c.permutation is not None and i != outermost:
-                allowed = [r for r in c.permutation if r in allowed]
+            allowed = [r for r in einsum.ranks if c.ranks is None or r in c.ranks or i == outermost]
             out += [Slot(i, r, None) for r in allowed]
         elif isinstance(node, Fanout):
             for axis, allowed, size in (("X", c.spatial_x, node.mesh_x), ("Y", c.spatial_y, node.mesh_y)):
@@ -97,54 +94,97 @@ def _tile_words(einsum: Einsum, node: Storage, kept: dict[str, tuple[int, ...]],
     return total
 
 
-def tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot],
-            kept: dict[str, tuple[int, ...]]) -> np.ndarray:
-    """All valid factor assignments [K, len(slots)] for one dataplacement (inner nodes first)."""
+def _tiles_fit(einsum, node, kept, index, E) -> np.ndarray:
+    return _tile_words(einsum, node, kept, index, E) <= node.effective_size
+
+
+def spatial_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot]) -> np.ndarray:
+    """All spatial factor choices [G, len(slots)] (temporal slots 1) that fit every mesh."""
+    return _enumerate(einsum, arch, cons, slot_list, None, spatial=True)
+
+
+def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot],
+                     kept: dict[str, tuple[int, ...]], spatial_row: np.ndarray) -> np.ndarray:
+    """All complete tilings [K, len(slots)] with the given spatial factors whose tiles fit every buffer."""
+    return _enumerate(einsum, arch, cons, slot_list, kept, spatial=False, spatial_row=spatial_row)
+
+
+def _enumerate(einsum, arch, cons, slot_list, kept, *, spatial: bool, spatial_row=None) -> np.ndarray:
+    """Build factor rows from the innermost node outward, one slot at a time, dropping at once every
+    partial row that already overflows a buffer or a mesh (tiles only grow outward)."""
     ranks = list(einsum.ranks)
     S = len(slot_list)
     outermost = min(s.node for s in slot_list if s.axis is None)
-    F = np.ones((1, S), np.int64)
+    F = np.ones((1, S), np.int64) if spatial_row is None else spatial_row[None, :].copy()
     E = {r: np.ones(1, np.int64) for r in ranks}
+    if not spatial:   # what is left for temporal loops: the bound over the spatial factors
+        for k, sl in enumerate(slot_list):
+            if sl.axis is not None:
+                E[sl.rank] = E[sl.rank] * F[:, k]
+        spatial_total = {r: int(v[0]) for r, v in E.items()}
+        E = {r: np.ones(1, np.int64) for r in ranks}
+        below = {r: 1 for r in ranks}   # spatial factors inside the current node, per rank
     for node_index in range(len(arch.nodes) - 1, -1, -1):
         node = arch.nodes[node_index]
         c = cons.at(node.name)
-        mine = [k for k, s in enumerate(slot_list) if s.node == node_index]
+        if isinstance(node, Fanout):
+            mine = [k for k, sl in enumerate(slot_list) if sl.node == node_index]
+            if not spatial:
+                for k in mine:
+                    E[slot_list[k].rank] = E[slot_list[k].rank] * F[:, k]
+                    below[slot_list[k].rank] *= int(F[0, k])
+                continue
+            for k in mine:
+                r, axis = slot_list[k].rank, slot_list[k].axis
+                size = node.mesh_x if axis == "X" else node.mesh_y
+                options = [d for d in divisors(einsum.ranks[r]) if d <= min(size, c.max_factors.get(r, size))]
+                F, E = _grow(F, E, k, r, einsum.ranks[r], options)
+                cols = [j for j in mine if slot_list[j].axis == axis and j <= k]
+                ok = np.prod(F[:, cols], axis=1) <= size
+                F, E = F[ok], {q: v[ok] for q, v in E.items()}
+            used = np.prod(F[:, mine], axis=1) if mine else np.ones(len(F), np.int64)
+            ok = used >= c.min_utilization * node.size
+            for r, f in c.factors.items():
+                cols = [j for j in mine if slot_list[j].rank == r]
+                ok &= np.prod(F[:, cols], axis=1) == f
+            F, E = F[ok], {q: v[ok] for q, v in E.items()}
+            continue
+        if spatial or not isinstance(node, Storage):
+            continue
+        mine = [k for k, sl in enumerate(slot_list) if sl.node == node_index and sl.axis is None]
         for k in mine:
             r = slot_list[k].rank
-            left = einsum.ranks[r] // E[r]
             if node_index == outermost:
+                left = einsum.ranks[r] // spatial_total[r] // (E[r] // below[r])
                 F[:, k] = left
                 E[r] = E[r] * left
-                continue
-            options = [d for d in divisors(einsum.ranks[r]) if d <= c.max_factors.get(r, d)]
-            if r in c.factors and slot_list[k].axis is None:
-                options = [d for d in options if d == c.factors[r]]
-            ok = (left[:, None] % np.array(options)[None, :]) == 0
-            rows, cols = np.nonzero(ok)
-            F = F[rows]
-            F[:, k] = np.array(options)[cols]
-            for q in ranks:
-                E[q] = E[q][rows]
-            E[r] = E[r] * F[:, k]
-        if isinstance(node, Fanout) and mine:
-            keep = np.ones(len(F), bool)
-            for axis, size in (("X", node.mesh_x), ("Y", node.mesh_y)):
-                cols = [k for k in mine if slot_list[k].axis == axis]
-                keep &= np.prod(F[:, cols], axis=1) <= size
-            used = np.prod(F[:, mine], axis=1)
-            keep &= used >= c.min_utilization * node.size
-            for r, f in c.factors.items():
-                cols = [k for k in mine if slot_list[k].rank == r]
-                keep &= np.prod(F[:, cols], axis=1) == f
-            F = F[keep]
-            E = {q: v[keep] for q, v in E.items()}
-        elif isinstance(node, Storage) and node.size is not None:
-            fits = _tile_words(einsum, node, kept, node_index, E) <= node.effective_size
-            F = F[fits]
-            E = {q: v[fits] for q, v in E.items()}
+                if r in c.factors:
+                    ok = left == c.factors[r]
+                    F, E = F[ok], {q: v[ok] for q, v in E.items()}
+            else:
+                options = [d for d in divisors(einsum.ranks[r] // spatial_total[r]) if d <= c.max_factors.get(r, d)]
+                if r in c.factors:
+                    options = [d for d in options if d == c.factors[r]]
+                F, E = _grow(F, E, k, r, einsum.ranks[r] // spatial_total[r], options, below[r])
+            if node.size is not None:   # partial tiles must already fit: they only grow
+                ok = _tiles_fit(einsum, node, kept, node_index, E)
+                F, E = F[ok], {q: v[ok] for q, v in E.items()}
         if len(F) == 0:
             break
     return F
+
+
+def _grow(F, E, k, rank, total, options, below: int = 1):
+    """Every row times every option for slot k that divides what is left of the rank (`below`: the
+    spatial factor of the rank already inside E)."""
+    left = total // (E[rank] // below)
+    ok = (left[:, None] % np.array(options)[None, :]) == 0
+    rows, cols = np.nonzero(ok)
+    F = F[rows]
+    F[:, k] = np.array(options)[cols]
+    E = {q: v[rows] for q, v in E.items()}
+    E[rank] = E[rank] * F[:, k]
+    return F, E
 
 
 def rank_class(einsum: Einsum, rank: str) -> tuple:
@@ -174,11 +214,12 @@ def _orders(ranks: tuple[str, ...], classes: tuple[tuple, ...]) -> tuple[tuple[s
 
 
 def level_orders(einsum: Einsum, active: tuple[str, ...], permutation: tuple[str, ...] | None) -> tuple[tuple[str, ...], ...]:
-    """Orders of one level's active loops (outer to inner), canonical up to harmless swaps."""
-    if permutation is not None:
-        return (tuple(r for r in permutation if r in active),)
-    return _orders(active, tuple(rank_class(einsum, r) for r in active))
+    """Orders of one level's active loops (outer to inner), canonical up to harmless swaps. A
+    ``permutation`` constraint fixes the innermost loops; the other ranks loop above them in any order."""
+    fixed = tuple(r for r in (permutation or ()) if r in active)
+    free = tuple(r for r in active if r not in fixed)
+    return tuple(o + fixed for o in _orders(free, tuple(rank_class(einsum, r) for r in free)))
 
 
 def count_orders(einsum: Einsum, active: tuple[str, ...], permutation) -> int:
-    return 1 if permutation is not None else len(level_orders(einsum, active, None)) if len(active) <= 8 else math.factorial(len(active))
+    return len(level_orders(einsum, active, permutation))

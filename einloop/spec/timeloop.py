@@ -362,7 +362,7 @@ class TimeloopSpec:
     arch: Architecture
     mapping: Mapping
     word_bits: int
-    notes: list[str] = field(default_factory=list)
+    fanout_of: dict[str, str] = field(default_factory=dict)   # timeloop spatial target -> fanout node
 
 
 def read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
@@ -379,4 +379,4 @@ def _read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
     arch, targets, word = read_architecture(doc, origin.get("architecture", ""))
     einsum = read_problem(doc.get("problem"), origin.get("problem", ""), word)
     mapping = read_mapping(doc.get("mapping") or [], einsum, arch, targets, origin.get("mapping", ""))
-    return TimeloopSpec(einsum, arch, mapping, word)
+    return TimeloopSpec(einsum, arch, mapping, word, targets)
