@@ -69,10 +69,16 @@ class _Candidate:
 class _Context:
     """Everything a worker needs, set once per process."""
 
-    def __init__(self, einsum, arch, cons, slot_list, dps, objective, rule, chunk):
+    def __init__(self, einsum, arch, cons, slot_list, dps, objective, rule, chunk, deadline=None):
         self.einsum, self.arch, self.cons, self.slots, self.dps = einsum, arch, cons, slot_list, dps
         self.objective, self.rule, self.chunk = objective, rule, chunk
+        self.deadline = deadline   # time.time() after which searches stop and report what they have
         self.storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+        self.structures: dict = {}
+        self.slot_index = {(sl.node, sl.rank, sl.axis): k for k, sl in enumerate(slot_list)}
+
+    def late(self) -> bool:
+        return self.deadline is not None and time.time() > self.deadline
 
 
 _CTX: _Context | None = None
@@ -89,13 +95,24 @@ def _objective(name: str, energy, cycles):
 
 
 def _structure_for(ctx: _Context, dp: int, active: np.ndarray, orders):
-    """The loop structure of one pattern of active slots and one order per storage level."""
+    """The loop structure of one pattern of active slots and one order per storage level (cached:
+    the bounds revisit the same structures for many row subsets)."""
+    key = (dp, active.tobytes(), orders)
+    hit = ctx.structures.get(key)
+    if hit is None:
+        if len(ctx.structures) > 20000:
+            ctx.structures.clear()
+        hit = ctx.structures[key] = _build_structure_for(ctx, dp, active, orders)
+    return hit
+
+
+def _build_structure_for(ctx: _Context, dp: int, active: np.ndarray, orders):
     loops, cols = [], []
     by_level = dict(zip(ctx.storages, orders))
     for i, node in enumerate(ctx.arch.nodes):
         if isinstance(node, Storage):
             for r in by_level[i]:
-                k = next(k for k, s in enumerate(ctx.slots) if s.node == i and s.rank == r and s.axis is None)
+                k = ctx.slot_index[(i, r, None)]
                 loops.append((i, r, None))
                 cols.append(k)
         elif isinstance(node, Fanout):
@@ -130,6 +147,8 @@ def _run_group(task):
     best, front, evaluated, pruned = None, [], 0, 0
     chunk = ctx.chunk
     for k in range(0, len(T), chunk):
+        if ctx.late():
+            break
         limit = min(_BEST.value if _BEST is not None else np.inf, best.key[0] if best else np.inf)
         if ctx.objective != "pareto" and bounds[k] > limit:
             pruned += int(per_row[k:].sum())
@@ -182,36 +201,91 @@ def _run_chunk(task, per_row):
     active_all = rows > 1
     patterns, inverse = np.unique(active_all, axis=0, return_inverse=True)
     for p_index, active in enumerate(patterns):
+        if ctx.late():
+            break
         members = rows[inverse.reshape(-1) == p_index]
         per_level = _level_active(ctx, active)
         choices = [level_orders(ctx.einsum, act, ctx.cons.at(ctx.arch.nodes[i].name).permutation)
                    for i, act in zip(ctx.storages, per_level)]
-        for combo in itertools.product(*choices):
+        if ctx.objective == "pareto":
+            combos = ((c, None) for c in itertools.product(*choices))
+        else:
+            combos = _pruned_combos(ctx, dp, active, members, per_level, choices, lambda: best)
+        for combo, rows_mask in combos:
+            rows_here = members if rows_mask is None else members[rows_mask]
             s, cols = _structure_for(ctx, dp, active, combo)
-            c = evaluate_batch(s, members[:, cols], reuse_rule=ctx.rule)
-            evaluated += len(members)
+            c = evaluate_batch(s, rows_here[:, cols], reuse_rule=ctx.rule)
+            evaluated += len(rows_here)
             obj = _objective(ctx.objective, c.energy, c.cycles)
             obj = np.where(c.valid, obj, np.inf)
             if ctx.objective == "pareto":
                 for j in np.nonzero(c.valid)[0]:
-                    front.append(_Candidate((c.energy[j], c.cycles[j], dp, tuple(members[j])), float(c.energy[j]),
-                                            float(c.cycles[j]), dp, tuple(int(x) for x in members[j]), combo))
+                    front.append(_Candidate((c.energy[j], c.cycles[j], dp, tuple(rows_here[j])), float(c.energy[j]),
+                                            float(c.cycles[j]), dp, tuple(int(x) for x in rows_here[j]), combo))
                 front = _pareto(front)
                 continue
             j = int(np.argmin(obj))
             if not np.isfinite(obj[j]):
                 continue
-            ties = np.nonzero(obj == obj[j])[0]
-            for j in ties:
+            for j in np.nonzero(obj == obj[j])[0]:
                 cand = _Candidate((float(obj[j]), float(c.energy[j]), float(c.cycles[j]), dp,
-                                   tuple(int(x) for x in members[j]), combo), float(c.energy[j]),
-                                  float(c.cycles[j]), dp, tuple(int(x) for x in members[j]), combo)
+                                   tuple(int(x) for x in rows_here[j]), combo), float(c.energy[j]),
+                                  float(c.cycles[j]), dp, tuple(int(x) for x in rows_here[j]), combo)
                 if best is None or cand.key < best.key:
                     best = cand
             if _BEST is not None and best is not None and best.key[0] < _BEST.value:
                 with _BEST.get_lock():
                     _BEST.value = min(_BEST.value, best.key[0])
     return best, front, evaluated, pruned
+
+
+def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarray, per_level, choices, best_now):
+    """Loop orders level by level, outermost first, each partial choice bounded by charging every
+    tensor its best order at the levels still open (see _tiling_bounds); yields (orders, row mask)
+    for complete choices whose bound does not exceed the best cost found so far."""
+    einsum = ctx.einsum
+    base_s = build_structure(einsum, ctx.arch, [(sl.node, sl.rank, sl.axis) for sl in ctx.slots], ctx.dps[dp])
+    base = evaluate_batch(base_s, members, reuse_rule=ctx.rule, optimistic=True)
+    plain = [t for t in einsum.tensors if not any(len(idx.terms) > 1 for idx in t.indices)]
+    best_for = {t.name: tuple(tuple(sorted(act, key=lambda r: r not in t.ranks)) for act in per_level) for t in plain}
+    n = len(choices)
+
+    def bound(prefix, mask):
+        rows = members[mask]
+        energy = base.energy[mask].copy()
+        for t in plain:
+            combo = prefix + best_for[t.name][len(prefix):]
+            s, cols = _structure_for(ctx, dp, active, combo)
+            exact = evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule)
+            for key, value in exact.tensor_energy.items():
+                if key[1] == t.name:
+                    energy += value - base.tensor_energy[key][mask]
+        return _objective(ctx.objective, energy, base.cycles[mask])
+
+    def limit():
+        b = best_now()
+        return min(b.key[0] if b else np.inf, _BEST.value if _BEST is not None else np.inf)
+
+    def walk(prefix, mask):
+        level = len(prefix)
+        if level == n:
+            yield prefix, mask
+            return
+        for order in choices[level]:
+            if ctx.late():
+                return
+            new = prefix + (order,)
+            if level + 1 < n and plain:
+                lb = bound(new, mask)
+                sub = mask.copy()
+                sub[mask] = lb <= limit()
+                if not sub.any():
+                    continue
+            else:
+                sub = mask
+            yield from walk(new, sub)
+
+    yield from walk((), np.ones(len(members), bool))
 
 
 def _pareto(points: list[_Candidate]) -> list[_Candidate]:
@@ -253,7 +327,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     cons = expand_dataflow(cons, einsum, arch)
     slot_list = slots(einsum, arch, cons)
     dps = dataplacements(einsum, arch, cons)
-    ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk)
+    ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk,
+                   None if time_limit is None else time.time() + time_limit)
     stats = SearchStats(dataplacements=len(dps))
     # Groups: a dataplacement and the spatial factors. Their bound (everything fetched once, every
     # temporal loop free) holds for every tiling and order in the group, so whole groups are pruned
@@ -335,6 +410,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             pool.terminate()
         if bar:
             bar.close()
+    if ctx.late():   # some group may have stopped early
+        stats.proven_optimal = False
     stats.seconds = time.perf_counter() - start
     if objective == "pareto":
         pareto = [(m, evaluate(einsum, arch, m, reuse_rule=reuse_rule)) for m in (_mapping(ctx, c) for c in front)]

@@ -7,26 +7,36 @@ one access per *distinct offset*.
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 
 def _count_distinct(offsets: np.ndarray, factors: np.ndarray) -> int:
-    """Distinct vectors sum_i x_i * offsets[i] with 0 <= x_i < factors[i]."""
+    """Distinct vectors sum_i x_i * offsets[i] with 0 <= x_i < factors[i].
+
+    Loops that move the tile along disjoint sets of tensor dimensions are independent, so the count is a
+    product over groups of loops connected by a shared dimension; only a group (e.g. p and r both
+    moving the row of ``p+r``) is enumerated."""
     live = [i for i in range(len(factors)) if factors[i] > 1 and np.any(offsets[i] != 0)]
-    if not live:
-        return 1
-    dims_used = [set(np.nonzero(offsets[i])[0]) for i in live]
-    if all(a.isdisjoint(b) for a, b in itertools.combinations(dims_used, 2)):
-        # Loops that move the tile along different tensor dimensions never coincide.
-        return int(np.prod([factors[i] for i in live]))
-    points = np.zeros((1, offsets.shape[1]), np.int64)
+    groups: list[tuple[set, list[int]]] = []
     for i in live:
-        steps = np.arange(factors[i])[:, None] * offsets[i][None, :]
-        points = (points[:, None, :] + steps[None, :, :]).reshape(-1, offsets.shape[1])
-        points = np.unique(points, axis=0)
-    return len(points)
+        dims = set(np.nonzero(offsets[i])[0])
+        joined = [g for g in groups if g[0] & dims]
+        for g in joined:
+            groups.remove(g)
+            dims |= g[0]
+        groups.append((dims, [j for g in joined for j in g[1]] + [i]))
+    total = 1
+    for dims, members in groups:
+        if len(members) == 1:
+            total *= int(factors[members[0]])
+            continue
+        cols = sorted(dims)
+        points = np.zeros((1, len(cols)), np.int64)
+        for i in members:
+            steps = np.arange(factors[i])[:, None] * offsets[i][cols][None, :]
+            points = np.unique((points[:, None, :] + steps[None, :, :]).reshape(-1, len(cols)), axis=0)
+        total *= len(points)
+    return total
 
 
 def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
