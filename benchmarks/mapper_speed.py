@@ -31,7 +31,7 @@ def arch(name):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--time-limit", type=float, default=120.0, help="per Einsum")
+    ap.add_argument("--time-limit", type=float, default=60.0, help="per Einsum")
     ap.add_argument("--skip-network", action="store_true")
     args = ap.parse_args()
     matmul = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", dict(m=256, n=256, k=256), name="matmul256")

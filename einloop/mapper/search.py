@@ -42,7 +42,7 @@ class SearchStats:
     groups_pruned: int = 0     # groups whose bound exceeded the best: never enumerated
     tilings: int = 0
     evaluated: int = 0         # complete mappings evaluated exactly
-    pruned: int = 0            # mappings never evaluated because their bound exceeded the best
+    pruned: int = 0            # mappings of enumerated groups never evaluated: their bound exceeded the best
     seconds: float = 0.0
     proven_optimal: bool = True
 
@@ -404,7 +404,13 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
                 running.append(pool.apply_async(_run_group, (task,)))
             if not running:
                 break
-            absorb(running.pop(0).get())
+            wait = None if ctx.deadline is None else max(0.05, ctx.deadline - time.time())
+            try:
+                absorb(running[0].get(timeout=wait))
+                running.pop(0)
+            except mp.TimeoutError:   # past the time limit: keep what the finished groups found
+                stats.proven_optimal = False
+                break
     finally:
         if pool is not None:
             pool.terminate()
@@ -412,6 +418,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             bar.close()
     if ctx.late():   # some group may have stopped early
         stats.proven_optimal = False
+    stats.pruned = max(stats.mapspace - stats.evaluated, 0)   # in the enumerated groups; whole groups apart
     stats.seconds = time.perf_counter() - start
     if objective == "pareto":
         pareto = [(m, evaluate(einsum, arch, m, reuse_rule=reuse_rule)) for m in (_mapping(ctx, c) for c in front)]
