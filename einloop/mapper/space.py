@@ -13,7 +13,6 @@ relevant loop is). Orders are enumerated up to such swaps: exact, no optimum is 
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 

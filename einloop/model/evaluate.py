@@ -1,7 +1,6 @@
 """evaluate(einsum, arch, mapping) -> Result: the whole model for one mapping."""
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -9,7 +8,7 @@ from einloop.model.accesses import count_accesses
 from einloop.model.costs import BatchCosts, costs, vectors, words_per_value
 from einloop.model.nest import NestStructure, structure_of
 from einloop.model.result import LevelStats, Result, TensorStats
-from einloop.spec.arch import Architecture, Compute, Fanout, Storage
+from einloop.spec.arch import Architecture, Compute, Fanout
 from einloop.spec.mapping import Mapping, validate
 from einloop.spec.workload import Einsum
 

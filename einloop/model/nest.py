@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from einloop.spec.arch import Architecture, Compute, Fanout, Storage
+from einloop.spec.arch import Architecture, Fanout, Storage
 from einloop.spec.mapping import Loop, Mapping, keeps
 from einloop.spec.workload import Einsum
 
