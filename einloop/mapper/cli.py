@@ -79,7 +79,9 @@ def run(args) -> int:
         s = r.stats
         print(f"\nSearch: {s.mapspace:,} mappings in {s.groups - s.groups_pruned:,} of {s.groups:,} "
               f"(dataplacement x spatial) groups; {s.evaluated:,} evaluated, {s.pruned:,} pruned by bound, "
-              f"{s.groups_pruned:,} groups pruned whole; {s.seconds:.2f} s; "
+              f"{s.groups_pruned:,} groups pruned whole"
+              + (f", {s.groups_skipped:,} too large to enumerate" if s.groups_skipped else "")
+              + f"; {s.seconds:.2f} s; "
               + ("optimal under the constraints" if s.proven_optimal else
                  "time limit reached: best found, NOT proven optimal"))
         for m, res in r.pareto:

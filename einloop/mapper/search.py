@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
-from einloop.mapper.space import count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
+from einloop.mapper.space import TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure
 from einloop.model.result import Result
@@ -40,6 +40,7 @@ class SearchStats:
     dataplacements: int = 0
     groups: int = 0            # (dataplacement, spatial factors) pairs
     groups_pruned: int = 0     # groups whose bound exceeded the best: never enumerated
+    groups_skipped: int = 0    # groups too large to enumerate in memory (then not proven optimal)
     tilings: int = 0
     evaluated: int = 0         # complete mappings evaluated exactly
     pruned: int = 0            # mappings of enumerated groups never evaluated: their bound exceeded the best
@@ -134,7 +135,10 @@ def _run_group(task):
     ctx = _CTX
     if _BEST is not None and bound > _BEST.value:
         return None, [], 0, 0, 0, 0, True
-    T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_row)
+    try:
+        T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_row)
+    except TooManyTilings:   # skipped: the result can no longer be called optimal
+        return None, [], 0, 0, 0, 0, None
     if len(T) == 0:
         return None, [], 0, 0, 0, 0, False
     pats, inv = np.unique(T > 1, axis=0, return_inverse=True)
@@ -369,7 +373,11 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         stats.pruned += n_pruned
         stats.tilings += n_tilings
         stats.mapspace += n_space
-        stats.groups_pruned += int(skipped)
+        if skipped is None:
+            stats.proven_optimal = False
+            stats.groups_skipped += 1
+        else:
+            stats.groups_pruned += int(skipped)
         if cand is not None and (best is None or cand.key < best.key):
             best = cand
         if fr:

@@ -173,11 +173,20 @@ def _enumerate(einsum, arch, cons, slot_list, kept, *, spatial: bool, spatial_ro
     return F
 
 
+MAX_ROWS = 4_000_000
+
+
+class TooManyTilings(Exception):
+    """A group's tilings would not fit in memory; the search skips it and says it is not proven optimal."""
+
+
 def _grow(F, E, k, rank, total, options, below: int = 1):
     """Every row times every option for slot k that divides what is left of the rank (`below`: the
     spatial factor of the rank already inside E)."""
     left = total // (E[rank] // below)
     ok = (left[:, None] % np.array(options)[None, :]) == 0
+    if ok.sum() > MAX_ROWS:
+        raise TooManyTilings(f"more than {MAX_ROWS:,} partial tilings")
     rows, cols = np.nonzero(ok)
     F = F[rows]
     F[:, k] = np.array(options)[cols]
