@@ -79,9 +79,7 @@ def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2
     for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
         if value is None:
             raise SpecError(f"no '{what}' section in the given files ({', '.join(sorted(set(spec.files.values())))})")
-    e = spec.workload.einsum(einsum)
-    result = evaluate(e, spec.arch, spec.mapping, reuse_rule=reuse_rule)
-    return result
+    return evaluate(spec.workload.einsum(einsum), spec.arch, spec.mapping, reuse_rule=reuse_rule)
 
 
 __all__ = ["Spec", "load", "load_timeloop", "timeloop_files", "evaluate", "evaluate_spec", "Result"]

@@ -28,46 +28,19 @@ def test_examples_are_valid(capsys):
     assert code == 0 and err == ""
 
 
-def test_unknown_field_names_allowed_fields(tmp_path, capsys):
-    arch = write(tmp_path, "arch.yaml", """
-        architecture:
-          nodes:
-            - storage: DRAM
-              class: DRAM
-              sizee: 4
-            - compute: MAC
-        """)
+@pytest.mark.parametrize("storage,expected", [
+    ("class: DRAM\n  sizee: 4", ["architecture.nodes.0", "'sizee'", "allowed fields", "depth", "datawidth"]),
+    ("class: DRAM\n  width: lots", ["width", "integer"]),
+    ("class: SRAM\n  depth: -5\n  width: 64", ["depth", "greater than 0"]),
+])
+def test_bad_storage_attribute(tmp_path, capsys, storage, expected):
+    """An unknown field lists the allowed ones; a wrong type or a negative size names the field."""
+    node = "\n".join("    " + line for line in f"- storage: Buffer\n  {storage}".splitlines())
+    arch = write(tmp_path, "arch.yaml", f"architecture:\n  nodes:\n{node}\n    - compute: MAC\n")
     code, err = run(capsys, WORKLOAD, arch, MAPPING)
-    assert code == 2
-    assert str(arch) in err and "architecture.nodes.0" in err and "'sizee'" in err
-    assert "allowed fields" in err and "depth" in err and "datawidth" in err
-
-
-def test_wrong_type(tmp_path, capsys):
-    arch = write(tmp_path, "arch.yaml", """
-        architecture:
-          nodes:
-            - storage: DRAM
-              class: DRAM
-              width: lots
-            - compute: MAC
-        """)
-    code, err = run(capsys, WORKLOAD, arch, MAPPING)
-    assert code == 2 and str(arch) in err and "width" in err and "integer" in err
-
-
-def test_negative_size(tmp_path, capsys):
-    arch = write(tmp_path, "arch.yaml", """
-        architecture:
-          nodes:
-            - storage: Buffer
-              class: SRAM
-              depth: -5
-              width: 64
-            - compute: MAC
-        """)
-    code, err = run(capsys, WORKLOAD, arch, MAPPING)
-    assert code == 2 and "depth" in err and "greater than 0" in err
+    assert code == 2 and str(arch) in err
+    for text in expected:
+        assert text in err
 
 
 def test_rank_used_but_never_bounded(tmp_path, capsys):

@@ -167,6 +167,13 @@ def _run_group(task):
     return best, front, evaluated, pruned, len(T), int(per_row.sum()), False
 
 
+def _charge_exactly(energy: np.ndarray, base, exact, tensor: str, mask=slice(None)) -> None:
+    """In a bound, replace one tensor's optimistic energy (``base``) by its exact energy (``exact``)."""
+    for key, value in exact.tensor_energy.items():
+        if key[1] == tensor:
+            energy += value - base.tensor_energy[key][mask]
+
+
 def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray) -> np.ndarray:
     """A bound on the objective valid for every loop order of each tiling.
 
@@ -184,10 +191,7 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray) -> np.ndarray:
             continue
         rank_first = sorted(range(len(slot_loops)), key=lambda k: (slot_loops[k][0], slot_loops[k][1] not in t.ranks))
         s = build_structure(einsum, ctx.arch, [slot_loops[k] for k in rank_first], kept)
-        exact = evaluate_batch(s, T[:, rank_first], reuse_rule=ctx.rule)
-        for key, value in exact.tensor_energy.items():
-            if key[1] == t.name:
-                energy += value - base.tensor_energy[key]
+        _charge_exactly(energy, base, evaluate_batch(s, T[:, rank_first], reuse_rule=ctx.rule), t.name)
     return _objective(ctx.objective, energy, base.cycles)
 
 
@@ -260,10 +264,7 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
         for t in plain:
             combo = prefix + best_for[t.name][len(prefix):]
             s, cols = _structure_for(ctx, dp, active, combo)
-            exact = evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule)
-            for key, value in exact.tensor_energy.items():
-                if key[1] == t.name:
-                    energy += value - base.tensor_energy[key][mask]
+            _charge_exactly(energy, base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule), t.name, mask)
         return _objective(ctx.objective, energy, base.cycles[mask])
 
     def limit():

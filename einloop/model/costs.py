@@ -24,6 +24,7 @@ class BatchCosts:
     cycles: np.ndarray           # [B]
     valid: np.ndarray            # [B] bool
     tensor_energy: dict[tuple[int, str], np.ndarray] = field(default_factory=dict)  # dynamic energy, all instances
+    action_energy: dict[tuple[int, str, str], np.ndarray] = field(default_factory=dict)  # (level, tensor, action)
     leak_energy: dict[int, np.ndarray] = field(default_factory=dict)
     level_cycles: dict[int, np.ndarray] = field(default_factory=dict)
     occupancy: dict[int, np.ndarray] = field(default_factory=dict)   # words used per instance
@@ -58,9 +59,13 @@ def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
             w = words_per_value(s, node, t.name)
             used += c.tile * w
             e = node.energy
-            dyn = (vectors(c.reads, w, node.block_size) * e.read + vectors(c.fills, w, node.block_size) * e.fill
-                   + vectors(c.updates, w, node.block_size) * e.update)
-            out.tensor_energy[(i, t.name)] = dyn * nc.instances[:, i]
+            total = 0.0
+            for action, count, per_vector in (("read", c.reads, e.read), ("fill", c.fills, e.fill),
+                                              ("update", c.updates, e.update)):
+                energy = vectors(count, w, node.block_size) * per_vector * nc.instances[:, i]
+                out.action_energy[(i, t.name, action)] = energy
+                total = total + energy
+            out.tensor_energy[(i, t.name)] = total
             reads += np.ceil(c.reads * w - 1e-9)
             writes += np.ceil((c.fills + c.updates) * w - 1e-9)
         out.occupancy[i] = used

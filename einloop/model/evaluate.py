@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from einloop.model.accesses import count_accesses
-from einloop.model.costs import BatchCosts, costs, vectors, words_per_value
+from einloop.model.costs import BatchCosts, costs
 from einloop.model.nest import NestStructure, structure_of
 from einloop.model.result import LevelStats, Result, TensorStats
 from einloop.spec.arch import Architecture, Compute, Fanout
@@ -51,15 +51,11 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
             c = nc.counts.get((i, t.name))
             if c is None:
                 continue
-            w = words_per_value(s, node, t.name)
-            e = node.energy
             r, f, u = (float(v[0]) for v in (c.reads, c.fills, c.updates))
             stats = TensorStats(
                 node.name, t.name, int(c.tile[0]), _num(c.partition[0]), _num(r), _num(f), _num(u),
                 _num(r if t.is_output else 0), float(c.multicast[0]), used,
-                float(vectors(c.reads, w, node.block_size)[0] * e.read * used),
-                float(vectors(c.fills, w, node.block_size)[0] * e.fill * used),
-                float(vectors(c.updates, w, node.block_size)[0] * e.update * used))
+                *(float(bc.action_energy[(i, t.name, a)][0]) for a in ("read", "fill", "update")))
             tensors.append(stats)
             dyn += stats.energy
         levels.append(LevelStats(node.name, "storage", inst, used,
