@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
+from einloop.mapper.local import Neighbourhood
 from einloop.mapper.space import TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure
@@ -77,6 +78,13 @@ class _Context:
         self.storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
         self.structures: dict = {}
         self.slot_index = {(sl.node, sl.rank, sl.axis): k for k, sl in enumerate(slot_list)}
+        self.rank_slots = {r: [k for k, sl in enumerate(slot_list) if sl.rank == r] for r in einsum.ranks}
+        self.outermost_slot = {r: slot_list.index(next(sl for sl in slot_list if sl.rank == r and sl.axis is None
+                                                        and sl.node == self.storages[0])) for r in einsum.ranks}
+        self.bound_structures: dict = {}
+
+    def objective_of(self, energy, cycles):
+        return _objective(self.objective, energy, cycles)
 
     def late(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
@@ -129,18 +137,37 @@ def _level_active(ctx: _Context, active: np.ndarray) -> list[tuple[str, ...]]:
             for i in ctx.storages]
 
 
+def _limit(local: _Candidate | None = None) -> float:
+    """The objective value a mapping must not exceed to matter: the best known anywhere."""
+    shared = _BEST.value if _BEST is not None else np.inf
+    return min(shared, local.key[0] if local is not None else np.inf)
+
+
 def _run_group(task):
-    """Enumerate the tilings of one (dataplacement, spatial factors) group and evaluate them in bound order."""
-    dp, spatial_row, bound = task
+    """Enumerate the tilings of one dataplacement over some spatial choices and evaluate them in
+    bound order. Partial tilings whose bound exceeds the best known are dropped while they are built."""
+    dp, spatial_rows, row_bounds = task
     ctx = _CTX
-    if _BEST is not None and bound > _BEST.value:
-        return None, [], 0, 0, 0, 0, True
+    pareto = ctx.objective == "pareto"
+    n_rows = len(spatial_rows)
+    if not pareto:
+        spatial_rows = spatial_rows[row_bounds <= _limit()]
+    if len(spatial_rows) == 0:
+        return None, [], 0, 0, 0, 0, n_rows
+    prune = None if pareto else (lambda F: _tiling_bounds(ctx, dp, _complete(ctx, F)) <= _limit())
     try:
-        T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_row)
+        T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows, prune)
     except TooManyTilings:   # skipped: the result can no longer be called optimal
         return None, [], 0, 0, 0, 0, None
+    out = _evaluate_tilings(ctx, dp, T, None)
+    return out[:-1] + (n_rows - len(spatial_rows),)
+
+
+def _evaluate_tilings(ctx: _Context, dp: int, T: np.ndarray, best: _Candidate | None):
+    """Every canonical loop order of complete tilings, visited in bound order until the bound exceeds
+    the best found."""
     if len(T) == 0:
-        return None, [], 0, 0, 0, 0, False
+        return best, [], 0, 0, 0, 0, 0
     pats, inv = np.unique(T > 1, axis=0, return_inverse=True)
     counts = np.array([np.prod([count_orders(ctx.einsum, act, ctx.cons.at(ctx.arch.nodes[i].name).permutation)
                                 for i, act in zip(ctx.storages, _level_active(ctx, p))]) for p in pats])
@@ -148,13 +175,12 @@ def _run_group(task):
     bounds = _tiling_bounds(ctx, dp, T)
     order = np.lexsort((np.arange(len(T)), bounds))
     T, bounds, per_row = T[order], bounds[order], per_row[order]
-    best, front, evaluated, pruned = None, [], 0, 0
+    front, evaluated, pruned = [], 0, 0
     chunk = ctx.chunk
     for k in range(0, len(T), chunk):
         if ctx.late():
             break
-        limit = min(_BEST.value if _BEST is not None else np.inf, best.key[0] if best else np.inf)
-        if ctx.objective != "pareto" and bounds[k] > limit:
+        if ctx.objective != "pareto" and bounds[k] > _limit(best):
             pruned += int(per_row[k:].sum())
             break
         cand, fr, n_eval, n_pruned = _run_chunk((dp, T[k:k + chunk], bounds[k:k + chunk]), per_row[k:k + chunk])
@@ -164,7 +190,55 @@ def _run_group(task):
             best = cand
         if fr:
             front = _pareto(front + fr)
-    return best, front, evaluated, pruned, len(T), int(per_row.sum()), False
+    return best, front, evaluated, pruned, len(T), int(per_row.sum()), 0
+
+
+def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
+    """Partial tilings made complete by giving the outermost level what is left of every rank."""
+    F = F.copy()
+    for r, bound in ctx.einsum.ranks.items():
+        cols = ctx.rank_slots[r]
+        outer = ctx.outermost_slot[r]
+        F[:, outer] = 1
+        F[:, outer] = bound // np.prod(F[:, cols], axis=1)
+    return F
+
+
+def _seed(ctx: _Context, tasks, width: int = 64, starts: int = 16) -> _Candidate | None:
+    """A good first mapping, so that pruning starts at once. Per dataplacement a beam of partial
+    tilings (the ``width`` lowest bounds kept after every slot) gives complete tilings; the best few
+    under uniform loop orders start a local search (local.py)."""
+    hood = Neighbourhood(ctx)
+    points = []
+    for dp in sorted({t[0] for t in tasks}):
+        rows = np.concatenate([t[1] for t in tasks if t[0] == dp])
+
+        def beam(F, dp=dp):
+            b = _tiling_bounds(ctx, dp, _complete(ctx, F))
+            keep = np.zeros(len(F), bool)
+            keep[np.lexsort((np.arange(len(F)), b))[:width]] = True
+            return keep
+        try:
+            T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], rows, beam)
+        except TooManyTilings:
+            continue
+        for m in range(max(len(menu) for menu in hood.menus)):
+            menu = tuple(min(m, len(options) - 1) for options in hood.menus)
+            obj = hood.evaluate(dp, menu, T)[0]
+            points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
+    points.sort(key=lambda x: x[:4])
+    best = None
+    for obj, dp, menu, _, row in points[:starts]:
+        if ctx.late():
+            break
+        found = hood.descend(dp, menu, row, ctx.deadline)
+        if best is None or found[0] < best[0]:
+            best = found
+    if best is None:
+        return None
+    obj, energy, cycles, dp, menu, row = best
+    factors, orders = tuple(int(x) for x in row), hood.orders(menu, row)
+    return _Candidate((obj, energy, cycles, dp, factors, orders), energy, cycles, dp, factors, orders)
 
 
 def _charge_exactly(energy: np.ndarray, base, exact, tensor: str, mask=slice(None)) -> None:
@@ -181,18 +255,34 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray) -> np.ndarray:
     that does not index it innermost at every level: each of its fills is then as rare as it can be,
     model/reuse.py), a halo tensor as if every word were fetched once. One order cannot serve every
     tensor at once, so the sum is a lower bound."""
-    einsum, kept = ctx.einsum, ctx.dps[dp]
-    slot_loops = [(sl.node, sl.rank, sl.axis) for sl in ctx.slots]
-    base = evaluate_batch(build_structure(einsum, ctx.arch, slot_loops, kept), T, reuse_rule=ctx.rule,
-                          optimistic=True)
+    if len(T) == 0:
+        return np.zeros(0)
+    cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
+    structures = ctx.bound_structures.get((dp, cols))
+    if structures is None:
+        structures = ctx.bound_structures[(dp, cols)] = _bound_structures(ctx, dp, cols)
+    (base_s, base_cols), per_tensor = structures
+    base = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
     energy = base.energy.copy()
-    for t in einsum.tensors:
+    for name, (s, c) in per_tensor.items():
+        _charge_exactly(energy, base, evaluate_batch(s, T[:, c], reuse_rule=ctx.rule), name)
+    return _objective(ctx.objective, energy, base.cycles)
+
+
+def _bound_structures(ctx: _Context, dp: int, cols: tuple[int, ...]):
+    """The loop structures _tiling_bounds evaluates: all loops in slot order (optimistic), and per
+    tensor without halos its best order (loops indexing it outermost at every level)."""
+    kept = ctx.dps[dp]
+    loops = [(ctx.slots[k].node, ctx.slots[k].rank, ctx.slots[k].axis) for k in cols]
+    base = build_structure(ctx.einsum, ctx.arch, loops, kept), np.array(cols, np.int64)
+    per_tensor = {}
+    for t in ctx.einsum.tensors:
         if any(len(idx.terms) > 1 for idx in t.indices):
             continue
-        rank_first = sorted(range(len(slot_loops)), key=lambda k: (slot_loops[k][0], slot_loops[k][1] not in t.ranks))
-        s = build_structure(einsum, ctx.arch, [slot_loops[k] for k in rank_first], kept)
-        _charge_exactly(energy, base, evaluate_batch(s, T[:, rank_first], reuse_rule=ctx.rule), t.name)
-    return _objective(ctx.objective, energy, base.cycles)
+        first = sorted(range(len(cols)), key=lambda j: (loops[j][0], loops[j][1] not in t.ranks))
+        per_tensor[t.name] = (build_structure(ctx.einsum, ctx.arch, [loops[j] for j in first], kept),
+                              np.array([cols[j] for j in first], np.int64))
+    return base, per_tensor
 
 
 def _run_chunk(task, per_row):
@@ -248,9 +338,10 @@ def _run_chunk(task, per_row):
 
 
 def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarray, per_level, choices, best_now):
-    """Loop orders level by level, outermost first, each partial choice bounded by charging every
-    tensor its best order at the levels still open (see _tiling_bounds); yields (orders, row mask)
-    for complete choices whose bound does not exceed the best cost found so far."""
+    """Loop orders level by level, outermost first (measured: fixing outer orders first prunes more),
+    each partial choice bounded by charging every tensor its best order at the levels still open (see
+    _tiling_bounds); yields (orders, row mask) for complete choices whose bound does not exceed the best
+    cost found so far."""
     einsum = ctx.einsum
     base_s = build_structure(einsum, ctx.arch, [(sl.node, sl.rank, sl.axis) for sl in ctx.slots], ctx.dps[dp])
     base = evaluate_batch(base_s, members, reuse_rule=ctx.rule, optimistic=True)
@@ -258,11 +349,11 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
     best_for = {t.name: tuple(tuple(sorted(act, key=lambda r: r not in t.ranks)) for act in per_level) for t in plain}
     n = len(choices)
 
-    def bound(prefix, mask):
+    def bound(chosen, mask):
         rows = members[mask]
         energy = base.energy[mask].copy()
         for t in plain:
-            combo = prefix + best_for[t.name][len(prefix):]
+            combo = tuple(chosen.get(j, best_for[t.name][j]) for j in range(n))
             s, cols = _structure_for(ctx, dp, active, combo)
             _charge_exactly(energy, base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule), t.name, mask)
         return _objective(ctx.objective, energy, base.cycles[mask])
@@ -271,16 +362,17 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
         b = best_now()
         return min(b.key[0] if b else np.inf, _BEST.value if _BEST is not None else np.inf)
 
-    def walk(prefix, mask):
-        level = len(prefix)
-        if level == n:
-            yield prefix, mask
+    def walk(chosen, mask):
+        depth = len(chosen)
+        if depth == n:
+            yield tuple(chosen[j] for j in range(n)), mask
             return
+        level = depth
         for order in choices[level]:
             if ctx.late():
                 return
-            new = prefix + (order,)
-            if level + 1 < n and plain:
+            new = {**chosen, level: order}
+            if depth + 1 < n and plain and len(choices[level]) > 1:
                 lb = bound(new, mask)
                 sub = mask.copy()
                 sub[mask] = lb <= limit()
@@ -290,7 +382,7 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
                 sub = mask
             yield from walk(new, sub)
 
-    yield from walk((), np.ones(len(members), bool))
+    yield from walk({}, np.ones(len(members), bool))
 
 
 def _pareto(points: list[_Candidate]) -> list[_Candidate]:
@@ -322,7 +414,8 @@ def _mapping(ctx: _Context, cand: _Candidate) -> Mapping:
 
 def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | None = None, *,
                objective: str = "energy", time_limit: float | None = None, workers: int | None = None,
-               reuse_rule: str = "2024", chunk: int = 2048, progress: bool = False) -> MapResult:
+               reuse_rule: str = "2024", chunk: int = 2048, rows_per_task: int = 16,
+               progress: bool = False) -> MapResult:
     """The optimal mapping of one Einsum (or the Pareto front of energy and cycles)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
@@ -335,30 +428,26 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk,
                    None if time_limit is None else time.time() + time_limit)
     stats = SearchStats(dataplacements=len(dps))
-    # Groups: a dataplacement and the spatial factors. Their bound (everything fetched once, every
-    # temporal loop free) holds for every tiling and order in the group, so whole groups are pruned
-    # before their tilings are enumerated.
+    # Groups: a dataplacement and the spatial factors. Their bound (every temporal loop in the
+    # outermost level) holds for every tiling and order in the group, so groups are pruned before
+    # their tilings are enumerated. A task is a run of groups of one dataplacement, in bound order.
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
-    outermost = [k for k, sl in enumerate(slot_list) if sl.axis is None and sl.node == ctx.storages[0]]
-    completed = spatial.copy()
-    for k in outermost:
-        r = slot_list[k].rank
-        same = [j for j, sl in enumerate(slot_list) if sl.rank == r and sl.axis is not None]
-        completed[:, k] = einsum.ranks[r] // np.prod(spatial[:, same], axis=1)
+    _init(ctx, None)
     tasks = []
-    for dp, kept in enumerate(dps):
-        s = build_structure(einsum, arch, [(sl.node, sl.rank, sl.axis) for sl in slot_list], kept)
-        lb = evaluate_batch(s, completed, reuse_rule=reuse_rule, optimistic=True)
-        bound = _objective(objective, lb.energy, lb.cycles)
-        tasks += [(dp, spatial[g], float(bound[g])) for g in range(len(spatial))]
-    tasks.sort(key=lambda t: (t[2], t[0], tuple(t[1])))
-    stats.groups = len(tasks)
+    for dp in range(len(dps)):
+        bound = _tiling_bounds(ctx, dp, _complete(ctx, spatial))
+        order = np.lexsort((np.arange(len(spatial)), bound))
+        for k in range(0, len(order), rows_per_task):
+            part = order[k:k + rows_per_task]
+            tasks.append((dp, spatial[part], bound[part]))
+    tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
+    stats.groups = len(dps) * len(spatial)
+    best: _Candidate | None = None if objective == "pareto" else _seed(ctx, tasks)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    best: _Candidate | None = None
     front: list[_Candidate] = []
     mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
     use_pool = workers > 1 and len(tasks) > 1
-    shared = mp_ctx.Value("d", np.inf) if use_pool and objective != "pareto" else None
+    shared = mp_ctx.Value("d", best.key[0] if best else np.inf) if use_pool and objective != "pareto" else None
     pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if use_pool else None
     if pool is None:
         _init(ctx, None)
@@ -369,16 +458,16 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
 
     def absorb(out):
         nonlocal best, front
-        cand, fr, n_eval, n_pruned, n_tilings, n_space, skipped = out
+        cand, fr, n_eval, n_pruned, n_tilings, n_space, groups_pruned = out
         stats.evaluated += n_eval
         stats.pruned += n_pruned
         stats.tilings += n_tilings
         stats.mapspace += n_space
-        if skipped is None:
+        if groups_pruned is None:
             stats.proven_optimal = False
             stats.groups_skipped += 1
         else:
-            stats.groups_pruned += int(skipped)
+            stats.groups_pruned += groups_pruned
         if cand is not None and (best is None or cand.key < best.key):
             best = cand
         if fr:
@@ -397,8 +486,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
                 task = next(pending, None)
                 if task is None:
                     break
-                if objective != "pareto" and best is not None and task[2] > best.key[0]:
-                    stats.groups_pruned += 1 + sum(1 for _ in pending)   # sorted: all the rest too
+                if objective != "pareto" and best is not None and task[2][0] > best.key[0]:
+                    stats.groups_pruned += len(task[1]) + sum(len(t[1]) for t in pending)   # sorted: the rest too
                     break
                 absorb(_run_group_serial(task, best.key[0] if best is not None else np.inf))
                 continue
@@ -406,8 +495,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
                 task = next(pending, None)
                 if task is None:
                     break
-                if objective != "pareto" and best is not None and task[2] > best.key[0]:
-                    stats.groups_pruned += 1 + sum(1 for _ in pending)
+                if objective != "pareto" and best is not None and task[2][0] > best.key[0]:
+                    stats.groups_pruned += len(task[1]) + sum(len(t[1]) for t in pending)
                     pending = iter(())
                     break
                 running.append(pool.apply_async(_run_group, (task,)))

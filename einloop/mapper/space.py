@@ -99,75 +99,88 @@ def _tiles_fit(einsum, node, kept, index, E) -> np.ndarray:
 
 def spatial_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot]) -> np.ndarray:
     """All spatial factor choices [G, len(slots)] (temporal slots 1) that fit every mesh."""
-    return _enumerate(einsum, arch, cons, slot_list, None, spatial=True)
+    ranks = list(einsum.ranks)
+    F = np.ones((1, len(slot_list)), np.int64)
+    E = {r: np.ones(1, np.int64) for r in ranks}
+    for node_index in range(len(arch.nodes) - 1, -1, -1):
+        node = arch.nodes[node_index]
+        if not isinstance(node, Fanout):
+            continue
+        c = cons.at(node.name)
+        mine = [k for k, sl in enumerate(slot_list) if sl.node == node_index]
+        for k in mine:
+            r, axis = slot_list[k].rank, slot_list[k].axis
+            size = node.mesh_x if axis == "X" else node.mesh_y
+            options = [d for d in divisors(einsum.ranks[r]) if d <= min(size, c.max_factors.get(r, size))]
+            F, E = _grow(F, E, k, r, np.full(len(F), einsum.ranks[r]), options, np.ones(len(F), np.int64))
+            cols = [j for j in mine if slot_list[j].axis == axis and j <= k]
+            ok = np.prod(F[:, cols], axis=1) <= size
+            F, E = F[ok], {q: v[ok] for q, v in E.items()}
+        used = np.prod(F[:, mine], axis=1) if mine else np.ones(len(F), np.int64)
+        ok = used >= c.min_utilization * node.size
+        for r, f in c.factors.items():
+            cols = [j for j in mine if slot_list[j].rank == r]
+            ok &= np.prod(F[:, cols], axis=1) == f
+        F, E = F[ok], {q: v[ok] for q, v in E.items()}
+    return F
 
 
 def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot],
-                     kept: dict[str, tuple[int, ...]], spatial_row: np.ndarray) -> np.ndarray:
-    """All complete tilings [K, len(slots)] with the given spatial factors whose tiles fit every buffer."""
-    return _enumerate(einsum, arch, cons, slot_list, kept, spatial=False, spatial_row=spatial_row)
+                     kept: dict[str, tuple[int, ...]], spatial_rows: np.ndarray, prune=None) -> np.ndarray:
+    """All complete tilings [K, len(slots)] extending the spatial rows [G, len(slots)] whose tiles fit
+    every buffer.
 
-
-def _enumerate(einsum, arch, cons, slot_list, kept, *, spatial: bool, spatial_row=None) -> np.ndarray:
-    """Build factor rows from the innermost node outward, one slot at a time, dropping at once every
-    partial row that already overflows a buffer or a mesh (tiles only grow outward)."""
+    Rows are built from the innermost storage level outward, one slot at a time; a partial row whose
+    tiles overflow a buffer is dropped at once (tiles only grow outward). ``prune(F) -> mask``, when
+    given, is called on the partial rows after every slot (factors not yet chosen are 1) and must keep
+    every row some completion of which could still be wanted."""
     ranks = list(einsum.ranks)
-    S = len(slot_list)
     outermost = min(s.node for s in slot_list if s.axis is None)
-    F = np.ones((1, S), np.int64) if spatial_row is None else spatial_row[None, :].copy()
-    E = {r: np.ones(1, np.int64) for r in ranks}
-    if not spatial:   # what is left for temporal loops: the bound over the spatial factors
-        for k, sl in enumerate(slot_list):
-            if sl.axis is not None:
-                E[sl.rank] = E[sl.rank] * F[:, k]
-        spatial_total = {r: int(v[0]) for r, v in E.items()}
-        E = {r: np.ones(1, np.int64) for r in ranks}
-        below = {r: 1 for r in ranks}   # spatial factors inside the current node, per rank
+    F = np.array(spatial_rows, np.int64).reshape(-1, len(slot_list)).copy()
+    spatial_total = {r: np.ones(len(F), np.int64) for r in ranks}
+    below = {r: np.ones(len(F), np.int64) for r in ranks}   # spatial factors inside the current node
+    E = {r: np.ones(len(F), np.int64) for r in ranks}
+
+    def keep(ok):
+        nonlocal F, E, spatial_total, below
+        F, E = F[ok], {q: v[ok] for q, v in E.items()}
+        spatial_total = {q: v[ok] for q, v in spatial_total.items()}
+        below = {q: v[ok] for q, v in below.items()}
+
+    for k, sl in enumerate(slot_list):
+        if sl.axis is not None:
+            spatial_total[sl.rank] = spatial_total[sl.rank] * F[:, k]
     for node_index in range(len(arch.nodes) - 1, -1, -1):
         node = arch.nodes[node_index]
         c = cons.at(node.name)
         if isinstance(node, Fanout):
-            mine = [k for k, sl in enumerate(slot_list) if sl.node == node_index]
-            if not spatial:
-                for k in mine:
-                    E[slot_list[k].rank] = E[slot_list[k].rank] * F[:, k]
-                    below[slot_list[k].rank] *= int(F[0, k])
-                continue
-            for k in mine:
-                r, axis = slot_list[k].rank, slot_list[k].axis
-                size = node.mesh_x if axis == "X" else node.mesh_y
-                options = [d for d in divisors(einsum.ranks[r]) if d <= min(size, c.max_factors.get(r, size))]
-                F, E = _grow(F, E, k, r, einsum.ranks[r], options)
-                cols = [j for j in mine if slot_list[j].axis == axis and j <= k]
-                ok = np.prod(F[:, cols], axis=1) <= size
-                F, E = F[ok], {q: v[ok] for q, v in E.items()}
-            used = np.prod(F[:, mine], axis=1) if mine else np.ones(len(F), np.int64)
-            ok = used >= c.min_utilization * node.size
-            for r, f in c.factors.items():
-                cols = [j for j in mine if slot_list[j].rank == r]
-                ok &= np.prod(F[:, cols], axis=1) == f
-            F, E = F[ok], {q: v[ok] for q, v in E.items()}
+            for k, sl in enumerate(slot_list):
+                if sl.node == node_index:
+                    E[sl.rank] = E[sl.rank] * F[:, k]
+                    below[sl.rank] = below[sl.rank] * F[:, k]
             continue
-        if spatial or not isinstance(node, Storage):
+        if not isinstance(node, Storage):
             continue
-        mine = [k for k, sl in enumerate(slot_list) if sl.node == node_index and sl.axis is None]
-        for k in mine:
+        for k in [k for k, sl in enumerate(slot_list) if sl.node == node_index and sl.axis is None]:
             r = slot_list[k].rank
+            total = einsum.ranks[r] // spatial_total[r]
             if node_index == outermost:
-                left = einsum.ranks[r] // spatial_total[r] // (E[r] // below[r])
-                F[:, k] = left
-                E[r] = E[r] * left
+                F[:, k] = total // (E[r] // below[r])
+                E[r] = E[r] * F[:, k]
                 if r in c.factors:
-                    ok = left == c.factors[r]
-                    F, E = F[ok], {q: v[ok] for q, v in E.items()}
+                    keep(F[:, k] == c.factors[r])
             else:
-                options = [d for d in divisors(einsum.ranks[r] // spatial_total[r]) if d <= c.max_factors.get(r, d)]
+                options = [d for d in divisors(einsum.ranks[r]) if d <= c.max_factors.get(r, d)]
                 if r in c.factors:
                     options = [d for d in options if d == c.factors[r]]
-                F, E = _grow(F, E, k, r, einsum.ranks[r] // spatial_total[r], options, below[r])
+                n_before = len(F)
+                F, E, rows = _grow(F, E, k, r, total, options, below[r], rows_out=True)
+                spatial_total = {q: v[rows] for q, v in spatial_total.items()}
+                below = {q: v[rows] for q, v in below.items()}
             if node.size is not None:   # partial tiles must already fit: they only grow
-                ok = _tiles_fit(einsum, node, kept, node_index, E)
-                F, E = F[ok], {q: v[ok] for q, v in E.items()}
+                keep(_tiles_fit(einsum, node, kept, node_index, E))
+            if node_index != outermost and len(F) > n_before and prune is not None:
+                keep(prune(F))
         if len(F) == 0:
             break
     return F
@@ -180,9 +193,9 @@ class TooManyTilings(Exception):
     """A group's tilings would not fit in memory; the search skips it and says it is not proven optimal."""
 
 
-def _grow(F, E, k, rank, total, options, below: int = 1):
-    """Every row times every option for slot k that divides what is left of the rank (`below`: the
-    spatial factor of the rank already inside E)."""
+def _grow(F, E, k, rank, total, options, below, rows_out: bool = False):
+    """Every row times every option for slot k that divides what is left of the rank (``total``: the
+    rank's bound over its spatial factors; ``below``: the spatial factor of the rank already in E)."""
     left = total // (E[rank] // below)
     ok = (left[:, None] % np.array(options)[None, :]) == 0
     if ok.sum() > MAX_ROWS:
@@ -192,7 +205,7 @@ def _grow(F, E, k, rank, total, options, below: int = 1):
     F[:, k] = np.array(options)[cols]
     E = {q: v[rows] for q, v in E.items()}
     E[rank] = E[rank] * F[:, k]
-    return F, E
+    return (F, E, rows) if rows_out else (F, E)
 
 
 def rank_class(einsum: Einsum, rank: str) -> tuple:

@@ -48,6 +48,19 @@ def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
     if m == 0:
         return np.ones(B, np.int64)
     key = np.concatenate([offsets.reshape(B, -1), factors], axis=1)
-    uniq, inverse = np.unique(key, axis=0, return_inverse=True)
-    counts = np.array([_count_distinct(u[:-m].reshape(m, -1), u[-m:]) for u in uniq], np.int64)
-    return counts[inverse.reshape(-1)]
+    first, inverse = unique_rows(key)
+    counts = np.array([_count_distinct(u[:-m].reshape(m, -1), u[-m:]) for u in key[first]], np.int64)
+    return counts[inverse]
+
+
+def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index of one row per distinct row, id of each row's distinct row) of an integer matrix.
+
+    Columns are folded into one integer id at a time with 1-D uniques: much faster than
+    ``np.unique(axis=0)``, which sorts whole rows as bytes."""
+    ids = np.zeros(key.shape[0], np.int64)
+    for col in key.T:
+        _, col_id = np.unique(col, return_inverse=True)
+        _, ids = np.unique(ids * (int(col_id.max(initial=0)) + 1) + col_id, return_inverse=True)
+    _, first = np.unique(ids, return_index=True)
+    return first, ids.reshape(-1)

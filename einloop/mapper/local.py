@@ -1,0 +1,136 @@
+"""Local search: a good mapping fast, to start the exact search's pruning and to answer time-limited runs.
+
+A point is (dataplacement, one loop order per storage level from a short menu, factors of every slot).
+Each level's menu holds, per tensor, the order that puts the loops indexing that tensor outermost (its
+tile then changes as rarely as the level allows). Unit loops change no count, so every point of one
+(dataplacement, orders) pair is evaluated with the same loop structure over all slots: the whole
+neighbourhood of a point is one numpy batch. A neighbour moves a factor of a rank from one slot
+to another, or changes one level's order, or the dataplacement. Steepest descent from several starts.
+Nothing here is claimed optimal; the exact search in search.py proves or improves it.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from einloop.model.evaluate import evaluate_batch
+from einloop.model.nest import build_structure
+from einloop.spec.arch import Fanout, Storage
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(2, n + 1) if n % d == 0]
+
+
+def order_menu(ctx, node: int) -> list[tuple[str, ...]]:
+    """Orders (outer to inner) of a level's ranks: per tensor, the ranks indexing it outermost; a
+    ``permutation`` constraint's ranks innermost."""
+    ranks = [sl.rank for sl in ctx.slots if sl.node == node and sl.axis is None]
+    fixed = [r for r in (ctx.cons.at(ctx.arch.nodes[node].name).permutation or ()) if r in ranks]
+    free = [r for r in ranks if r not in fixed]
+    menu = []
+    for t in ctx.einsum.tensors:
+        order = tuple(sorted(free, key=lambda r: r not in t.ranks)) + tuple(fixed)
+        if order not in menu:
+            menu.append(order)
+    return menu
+
+
+class Neighbourhood:
+    """Structures, menus and constraint checks of one search, cached."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.menus = [order_menu(ctx, i) for i in ctx.storages]
+        self.structures: dict = {}
+        self.moves = [(a, b, d) for r, cols in ctx.rank_slots.items() for d in _divisors(ctx.einsum.ranks[r])
+                      for a in cols for b in cols if a != b]
+
+    def structure(self, dp: int, menu: tuple[int, ...]):
+        key = (dp, menu)
+        if key not in self.structures:
+            ctx, loops, cols = self.ctx, [], []
+            orders = dict(zip(ctx.storages, (self.menus[j][m] for j, m in enumerate(menu))))
+            for i, node in enumerate(ctx.arch.nodes):
+                if isinstance(node, Storage):
+                    ks = [ctx.slot_index[(i, r, None)] for r in orders[i]]
+                elif isinstance(node, Fanout):
+                    ks = [k for k, sl in enumerate(ctx.slots) if sl.node == i]
+                else:
+                    continue
+                loops += [(ctx.slots[k].node, ctx.slots[k].rank, ctx.slots[k].axis) for k in ks]
+                cols += ks
+            self.structures[key] = build_structure(ctx.einsum, ctx.arch, loops, ctx.dps[dp]), np.array(cols)
+        return self.structures[key]
+
+    def allowed(self, F: np.ndarray) -> np.ndarray:
+        """Rows that respect the factor, max-factor and utilization constraints (capacity and mesh
+        sizes are the model's validity)."""
+        ctx, ok = self.ctx, np.ones(len(F), bool)
+        for i, node in enumerate(ctx.arch.nodes):
+            c = ctx.cons.at(node.name)
+            mine = [k for k, sl in enumerate(ctx.slots) if sl.node == i]
+            for r in ctx.einsum.ranks:
+                cols = [k for k in mine if ctx.slots[k].rank == r]
+                if not cols:
+                    continue
+                f = np.prod(F[:, cols], axis=1)
+                if r in c.factors:
+                    ok &= f == c.factors[r]
+                if r in c.max_factors:
+                    ok &= f <= c.max_factors[r]
+            if isinstance(node, Fanout) and c.min_utilization:
+                ok &= np.prod(F[:, mine], axis=1) >= c.min_utilization * node.size
+        return ok
+
+    def evaluate(self, dp: int, menu: tuple[int, ...], F: np.ndarray):
+        """(objective, energy, cycles) per row; invalid rows get an infinite objective."""
+        s, cols = self.structure(dp, menu)
+        c = evaluate_batch(s, F[:, cols], reuse_rule=self.ctx.rule)
+        obj = self.ctx.objective_of(c.energy, c.cycles)
+        return np.where(c.valid & self.allowed(F), obj, np.inf), c.energy, c.cycles
+
+    def neighbours(self, row: np.ndarray) -> np.ndarray:
+        """Every row one factor away (a divisor of one slot's factor moved to another slot of its rank)."""
+        out = []
+        for a, b, p in self.moves:
+            if row[a] % p == 0:
+                n = row.copy()
+                n[a] //= p
+                n[b] *= p
+                out.append(n)
+        return np.array(out, np.int64).reshape(-1, len(row))
+
+    def orders(self, menu: tuple[int, ...], row: np.ndarray) -> tuple[tuple[str, ...], ...]:
+        """The menu's orders restricted to the loops of ``row`` that iterate."""
+        ctx = self.ctx
+        return tuple(tuple(r for r in self.menus[j][m] if row[ctx.slot_index[(i, r, None)]] > 1)
+                     for j, (i, m) in enumerate(zip(ctx.storages, menu)))
+
+    def descend(self, dp: int, menu: tuple[int, ...], row: np.ndarray, deadline: float | None):
+        """Steepest descent from one point; returns (objective, energy, cycles, dp, menu, row)."""
+        obj, e, c = self.evaluate(dp, menu, row[None])
+        best = (float(obj[0]), float(e[0]), float(c[0]), dp, menu, row)
+        while deadline is None or time.time() < deadline:
+            cands = []
+            F = self.neighbours(best[5])
+            if len(F):
+                obj, e, c = self.evaluate(best[3], best[4], F)
+                j = int(np.argmin(obj))
+                cands.append((float(obj[j]), float(e[j]), float(c[j]), best[3], best[4], F[j]))
+            for j, options in enumerate(self.menus):
+                for m in range(len(options)):
+                    if m != best[4][j]:
+                        menu2 = best[4][:j] + (m,) + best[4][j + 1:]
+                        obj, e, c = self.evaluate(best[3], menu2, best[5][None])
+                        cands.append((float(obj[0]), float(e[0]), float(c[0]), best[3], menu2, best[5]))
+            for dp2 in range(len(self.ctx.dps)):
+                if dp2 != best[3]:
+                    obj, e, c = self.evaluate(dp2, best[4], best[5][None])
+                    cands.append((float(obj[0]), float(e[0]), float(c[0]), dp2, best[4], best[5]))
+            nxt = min(cands, key=lambda x: (x[0], x[3], x[4], tuple(x[5])))
+            if not nxt[0] < best[0]:
+                break
+            best = nxt
+        return best
