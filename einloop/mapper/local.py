@@ -5,7 +5,7 @@ Each level's menu holds, per tensor, the order that puts the loops indexing that
 tile then changes as rarely as the level allows). Unit loops change no count, so every point of one
 (dataplacement, orders) pair is evaluated with the same loop structure over all slots: the whole
 neighbourhood of a point is one numpy batch. A neighbour moves a factor of a rank from one slot
-to another, or changes one level's order, or the dataplacement. Steepest descent from several starts.
+to another, or changes one level's order, or keeps or bypasses one tensor at one level. Steepest descent from several starts.
 Nothing here is claimed optimal; the exact search in search.py proves or improves it.
 """
 from __future__ import annotations
@@ -21,6 +21,18 @@ from einloop.spec.arch import Fanout, Storage
 
 def _divisors(n: int) -> list[int]:
     return [d for d in range(2, n + 1) if n % d == 0]
+
+
+def _choices(ctx) -> list[tuple[str, int]]:
+    return [(t.name, i) for t in ctx.einsum.tensors for i in ctx.storages[1:]]
+
+
+def _flip(key: tuple, tensor: str, level: int) -> tuple:
+    """A dataplacement with one tensor's keep at one level flipped."""
+    kept = dict(key)
+    levels = set(kept[tensor]) ^ {level}
+    kept[tensor] = tuple(sorted(levels))
+    return tuple(sorted(kept.items()))
 
 
 def order_menu(ctx, node: int) -> list[tuple[str, ...]]:
@@ -44,6 +56,10 @@ class Neighbourhood:
         self.ctx = ctx
         self.menus = [order_menu(ctx, i) for i in ctx.storages]
         self.structures: dict = {}
+        keys = [tuple(sorted(kept.items())) for kept in ctx.dps]
+        index = {k: i for i, k in enumerate(keys)}
+        self.dp_neighbours = [[index[k2] for k2 in (_flip(k, t, lv) for t, lv in _choices(ctx)) if k2 in index]
+                              for k in keys]
         self.moves = [(a, b, d) for r, cols in ctx.rank_slots.items() for d in _divisors(ctx.einsum.ranks[r])
                       for a in cols for b in cols if a != b]
 
@@ -125,7 +141,7 @@ class Neighbourhood:
                         menu2 = best[4][:j] + (m,) + best[4][j + 1:]
                         obj, e, c = self.evaluate(best[3], menu2, best[5][None])
                         cands.append((float(obj[0]), float(e[0]), float(c[0]), best[3], menu2, best[5]))
-            for dp2 in range(len(self.ctx.dps)):
+            for dp2 in self.dp_neighbours[best[3]]:
                 if dp2 != best[3]:
                     obj, e, c = self.evaluate(dp2, best[4], best[5][None])
                     cands.append((float(obj[0]), float(e[0]), float(c[0]), dp2, best[4], best[5]))

@@ -56,6 +56,7 @@ class MapResult:
     result: Result | None
     stats: SearchStats
     pareto: list[tuple[Mapping, Result]] = field(default_factory=list)
+    note: str = ""             # e.g. a named dataflow that did not apply to this Einsum
 
 
 @dataclass
@@ -204,19 +205,24 @@ def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
     return F
 
 
-def _seed(ctx: _Context, tasks, width: int = 64, starts: int = 16) -> _Candidate | None:
-    """A good first mapping, so that pruning starts at once. Per dataplacement a beam of partial
-    tilings (the ``width`` lowest bounds kept after every slot) gives complete tilings; the best few
-    under uniform loop orders start a local search (local.py)."""
+def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 16) -> _Candidate | None:
+    """A good first mapping, so that pruning starts at once. Per dataplacement (all of them when there
+    are few, else the one keeping most), a beam of partial tilings (the ``width`` lowest bounds kept
+    after every slot) gives complete tilings; the best few under uniform loop orders start a local
+    search (local.py) that also moves between dataplacements."""
     hood = Neighbourhood(ctx)
     points = []
-    for dp in sorted({t[0] for t in tasks}):
-        rows = np.concatenate([t[1] for t in tasks if t[0] == dp])
+    seeds = range(len(ctx.dps)) if len(ctx.dps) <= 16 else \
+        [max(range(len(ctx.dps)), key=lambda d: (sum(len(v) for v in ctx.dps[d].values()), -d))]
+    for dp in seeds:
+        bound = _tiling_bounds(ctx, dp, _complete(ctx, spatial))
+        rows = spatial[np.lexsort((np.arange(len(spatial)), bound))[:width]]   # the lowest group bounds
 
         def beam(F, dp=dp):
             b = _tiling_bounds(ctx, dp, _complete(ctx, F))
             keep = np.zeros(len(F), bool)
-            keep[np.lexsort((np.arange(len(F)), b))[:width]] = True
+            if not ctx.late():
+                keep[np.lexsort((np.arange(len(F)), b))[:width]] = True
             return keep
         try:
             T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], rows, beam)
@@ -433,8 +439,12 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     # their tilings are enumerated. A task is a run of groups of one dataplacement, in bound order.
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
     _init(ctx, None)
+    best: _Candidate | None = None if objective == "pareto" else _seed(ctx, spatial)
     tasks = []
     for dp in range(len(dps)):
+        if ctx.late():
+            stats.proven_optimal = False
+            break
         bound = _tiling_bounds(ctx, dp, _complete(ctx, spatial))
         order = np.lexsort((np.arange(len(spatial)), bound))
         for k in range(0, len(order), rows_per_task):
@@ -442,7 +452,6 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             tasks.append((dp, spatial[part], bound[part]))
     tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
     stats.groups = len(dps) * len(spatial)
-    best: _Candidate | None = None if objective == "pareto" else _seed(ctx, tasks)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     front: list[_Candidate] = []
     mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()

@@ -47,10 +47,15 @@ def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
     B, m = factors.shape
     if m == 0:
         return np.ones(B, np.int64)
-    key = np.concatenate([offsets.reshape(B, -1), factors], axis=1)
-    first, inverse = unique_rows(key)
-    counts = np.array([_count_distinct(u[:-m].reshape(m, -1), u[-m:]) for u in key[first]], np.int64)
-    return counts[inverse]
+    live = (factors > 1) & np.any(offsets != 0, axis=2)
+    out = np.prod(np.where(live, factors, 1), axis=1)   # right wherever no two live loops share a dimension
+    shared = ((offsets != 0) & live[:, :, None]).sum(axis=1).max(axis=1, initial=0) > 1
+    if shared.any():
+        key = np.concatenate([offsets[shared].reshape(int(shared.sum()), -1), factors[shared]], axis=1)
+        first, inverse = unique_rows(key)
+        counts = np.array([_count_distinct(u[:-m].reshape(m, -1), u[-m:]) for u in key[first]], np.int64)
+        out[shared] = counts[inverse]
+    return out
 
 
 def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
