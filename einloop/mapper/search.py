@@ -1,13 +1,16 @@
 """The mapper: exact branch and bound over dataplacements, tilings and loop orders.
 
-1. Enumerate every valid tiling of every dataplacement (space.py; capacity and mesh pruned).
-2. Give each tiling a lower bound valid for all its loop orders: the model with every tile fetched
-   exactly once per distinct word (count_accesses(optimistic=True)), vectorized over all tilings.
-3. Visit tilings in increasing bound order, in chunks; in a chunk, evaluate every canonical loop order
-   of every tiling exactly (vectorized per loop structure), and stop when the next bound exceeds the
-   best cost found. Nothing better can remain, so the result is optimal for the constraints.
+0. Seed: a local search (local.py) finds a good mapping in seconds, so pruning starts at once.
+1. Per dataplacement and run of spatial choices, build tilings from the innermost level outward
+   (space.py); a partial tiling is dropped as soon as it overflows a buffer or its bound exceeds the
+   best known (the bound of its cheapest completion: every factor not yet chosen in the outermost level).
+2. A tiling's bound holds for all its loop orders: every tensor charged at its own best order, halo
+   tensors with every word fetched once per instance (count_accesses(optimistic=True)).
+3. Visit tilings in increasing bound order, in chunks; in a chunk, walk the canonical loop orders
+   level by level with the same bound and evaluate complete ones exactly, and stop when the next bound
+   exceeds the best cost found. Nothing better can remain, so the result is optimal for the constraints.
 
-Chunks run on a process pool (both cores) sharing the best cost for pruning. Ties are broken by a
+Tasks run on a process pool (both cores) sharing the best cost for pruning. Ties are broken by a
 fixed key, so the same input always gives the same mapping. With a time limit the best mapping so far
 is returned and marked as not proven optimal.
 """
@@ -37,7 +40,7 @@ OBJECTIVES = ("energy", "cycles", "edp", "pareto")
 
 @dataclass
 class SearchStats:
-    mapspace: int = 0          # tilings x canonical loop orders in the groups that were enumerated
+    mapspace: int = 0          # tilings x canonical loop orders that survived pruning while tilings were built
     dataplacements: int = 0
     groups: int = 0            # (dataplacement, spatial factors) pairs
     groups_pruned: int = 0     # groups whose bound exceeded the best: never enumerated
@@ -221,7 +224,7 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 16)
         def beam(F, dp=dp):
             b = _tiling_bounds(ctx, dp, _complete(ctx, F))
             keep = np.zeros(len(F), bool)
-            if not ctx.late():
+            if not ctx.late() or not points:   # past the time limit: finish the first beam only
                 keep[np.lexsort((np.arange(len(F)), b))[:width]] = True
             return keep
         try:

@@ -7,6 +7,8 @@ one access per *distinct offset*.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
@@ -31,12 +33,38 @@ def _count_distinct(offsets: np.ndarray, factors: np.ndarray) -> int:
             total *= int(factors[members[0]])
             continue
         cols = sorted(dims)
+        if len(cols) == 1:   # one dimension (p+r, or a flattened c*36+p*6+q): reachable sums as a bitmap
+            total *= _count_sums([abs(int(offsets[i][cols[0]])) for i in members], [int(factors[i]) for i in members])
+            continue
         points = np.zeros((1, len(cols)), np.int64)
         for i in members:
             steps = np.arange(factors[i])[:, None] * offsets[i][cols][None, :]
             points = np.unique((points[:, None, :] + steps[None, :, :]).reshape(-1, len(cols)), axis=0)
         total *= len(points)
     return total
+
+
+@lru_cache(maxsize=1 << 16)
+def _count_key(key: bytes, m: int) -> int:
+    """_count_distinct of one row of (offsets..., factors...) given as bytes (cached: bound and
+    search batches repeat the same spatial loops many times)."""
+    u = np.frombuffer(key, np.int64)
+    return _count_distinct(u[:-m].reshape(m, -1), u[-m:])
+
+
+def _count_sums(offsets: list[int], factors: list[int]) -> int:
+    """Distinct values of sum_i x_i * offsets[i], 0 <= x_i < factors[i], offsets >= 0. (A negative
+    offset only shifts the set: x -> factor-1-x.)"""
+    size = sum((f - 1) * o for o, f in zip(offsets, factors)) + 1
+    reach = np.zeros(size, bool)
+    reach[0] = True
+    top = 0
+    for o, f in zip(offsets, factors):
+        new = reach.copy()
+        for x in range(1, f):
+            new[x * o:top + x * o + 1] |= reach[:top + 1]
+        reach, top = new, top + (f - 1) * o
+    return int(reach.sum())
 
 
 def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
@@ -53,7 +81,7 @@ def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
     if shared.any():
         key = np.concatenate([offsets[shared].reshape(int(shared.sum()), -1), factors[shared]], axis=1)
         first, inverse = unique_rows(key)
-        counts = np.array([_count_distinct(u[:-m].reshape(m, -1), u[-m:]) for u in key[first]], np.int64)
+        counts = np.array([_count_key(u.tobytes(), m) for u in key[first]], np.int64)
         out[shared] = counts[inverse]
     return out
 
