@@ -158,9 +158,13 @@ def _run_group(task):
         spatial_rows = spatial_rows[row_bounds <= _limit()]
     if len(spatial_rows) == 0:
         return None, [], 0, 0, 0, 0, n_rows
-    prune = None if pareto else (lambda F: _tiling_bounds(ctx, dp, _complete(ctx, F)) <= _limit())
+    def prune(F):   # past the time limit every partial tiling is dropped (the result says so)
+        if ctx.late():
+            return np.zeros(len(F), bool)
+        return _tiling_bounds(ctx, dp, _complete(ctx, F)) <= _limit()
     try:
-        T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows, prune)
+        T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows,
+                             None if pareto else prune)
     except TooManyTilings:   # skipped: the result can no longer be called optimal
         return None, [], 0, 0, 0, 0, None
     out = _evaluate_tilings(ctx, dp, T, None)
