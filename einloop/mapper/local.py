@@ -5,7 +5,8 @@ Each level's menu holds, per tensor, the order that puts the loops indexing that
 tile then changes as rarely as the level allows). Unit loops change no count, so every point of one
 (dataplacement, orders) pair is evaluated with the same loop structure over all slots: the whole
 neighbourhood of a point is one numpy batch. A neighbour moves a factor of a rank from one slot
-to another, or changes one level's order, or keeps or bypasses one tensor at one level. Steepest descent from several starts.
+to another, or changes one level's order, or keeps or bypasses one tensor at one level. Steepest descent
+from several starts, then from random kicks of the best point (iterated local search).
 Nothing here is claimed optimal; the exact search in search.py proves or improves it.
 """
 from __future__ import annotations
@@ -150,3 +151,36 @@ class Neighbourhood:
                 break
             best = nxt
         return best
+
+    def kick(self, point, rng: np.random.Generator):
+        """A random jump from a local optimum: one keep flipped, a few factors moved at random."""
+        _, _, _, dp, menu, row = point
+        if self.dp_neighbours[dp]:
+            dp = int(rng.choice(self.dp_neighbours[dp]))
+        for _ in range(3):
+            F = self.neighbours(row)
+            if len(F):
+                row = F[int(rng.integers(len(F)))]
+        j = int(rng.integers(len(self.menus)))
+        menu = menu[:j] + (int(rng.integers(len(self.menus[j]))),) + menu[j + 1:]
+        return dp, menu, row
+
+    def search(self, starts, deadline: float | None, kicks: int = 24):
+        """Descend from every start, then from random kicks of the best point (iterated local search;
+        a fixed random seed keeps runs repeatable)."""
+        rng = np.random.default_rng(0)
+        best = None
+        for dp, menu, row in starts:
+            if best is not None and deadline is not None and time.time() > deadline:
+                break
+            found = self.descend(dp, menu, row, deadline)
+            if best is None or found[0] < best[0]:
+                best = found
+        for _ in range(kicks if best is not None else 0):
+            if deadline is not None and time.time() > deadline:
+                break
+            found = self.descend(*self.kick(best, rng), deadline)
+            if found[0] < best[0]:
+                best = found
+        return best
+

@@ -212,7 +212,7 @@ def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
     return F
 
 
-def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 16) -> _Candidate | None:
+def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8) -> _Candidate | None:
     """A good first mapping, so that pruning starts at once. Per dataplacement (all of them when there
     are few, else the one keeping most), a beam of partial tilings (the ``width`` lowest bounds kept
     after every slot) gives complete tilings; the best few under uniform loop orders start a local
@@ -240,14 +240,8 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 16)
             obj = hood.evaluate(dp, menu, T)[0]
             points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
     points.sort(key=lambda x: x[:4])
-    best = None
-    for obj, dp, menu, _, row in points[:starts]:
-        if ctx.late():
-            break
-        found = hood.descend(dp, menu, row, ctx.deadline)
-        if best is None or found[0] < best[0]:
-            best = found
-    if best is None:
+    best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline)
+    if best is None or not np.isfinite(best[0]):
         return None
     obj, energy, cycles, dp, menu, row = best
     factors, orders = tuple(int(x) for x in row), hood.orders(menu, row)

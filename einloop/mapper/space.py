@@ -150,6 +150,7 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
     for k, sl in enumerate(slot_list):
         if sl.axis is not None:
             spatial_total[sl.rank] = spatial_total[sl.rank] * F[:, k]
+    sized = [j for j, n in enumerate(arch.nodes) if isinstance(n, Storage) and n.size is not None]
     for node_index in range(len(arch.nodes) - 1, -1, -1):
         node = arch.nodes[node_index]
         c = cons.at(node.name)
@@ -177,8 +178,9 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
                 F, E, rows = _grow(F, E, k, r, total, options, below[r], rows_out=True)
                 spatial_total = {q: v[rows] for q, v in spatial_total.items()}
                 below = {q: v[rows] for q, v in below.items()}
-            if node.size is not None:   # partial tiles must already fit: they only grow
-                keep(_tiles_fit(einsum, node, kept, node_index, E))
+            for j in sized:   # tiles only grow outward: the part built so far must fit every level above
+                if j <= node_index:
+                    keep(_tiles_fit(einsum, arch.nodes[j], kept, j, E))
             if node_index != outermost and len(F) > n_before and prune is not None:
                 keep(prune(F))
         if len(F) == 0:
