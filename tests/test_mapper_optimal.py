@@ -106,3 +106,36 @@ def test_mapper_is_deterministic_and_uses_both_cores_consistently():
     one = map_einsum(einsum, arch, workers=1, chunk=16)
     two = map_einsum(einsum, arch, workers=2, chunk=16)
     assert one.mapping == two.mapping and one.result.energy == two.result.energy
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_tiling_bounds_hold_for_every_loop_order(seed):
+    """The bound that orders and prunes complete tilings never exceeds the energy of any loop order."""
+    from einloop.mapper import search
+    from einloop.mapper.constraints import Constraints
+    from einloop.mapper.space import dataplacements, slots, spatial_tilings, temporal_tilings
+
+    einsum, arch = random_problem(random.Random(1000 + seed))
+    cons = Constraints()
+    sl = slots(einsum, arch, cons)
+    ctx = search._Context(einsum, arch, cons, sl, dataplacements(einsum, arch, cons), "energy", "2024", 64)
+    spatial = spatial_tilings(einsum, arch, cons, sl)
+    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    checked = 0
+    for dp, kept in enumerate(ctx.dps):
+        T = temporal_tilings(einsum, arch, cons, sl, kept, spatial)[:30]
+        if not len(T):
+            continue
+        bound = search._tiling_bounds(ctx, dp, T, joint=True)
+        lowest = np.full(len(T), np.inf)
+        per_level = [[k for k, s in enumerate(sl) if s.node == i and s.axis is None] for i in storages]
+        spatial_cols = [k for k, s in enumerate(sl) if s.axis is not None]
+        for perms in itertools.product(*[itertools.permutations(cols) for cols in per_level]):
+            cols = [k for level in perms for k in level]
+            cols = cols[:len(perms[0]) + len(perms[1])] + spatial_cols + cols[len(perms[0]) + len(perms[1]):] \
+                if len(perms) > 2 else cols + spatial_cols
+            s = build_structure(einsum, arch, [(sl[k].node, sl[k].rank, sl[k].axis) for k in cols], kept)
+            lowest = np.minimum(lowest, evaluate_batch(s, T[:, cols]).energy)
+        assert np.all(bound <= lowest * (1 + 1e-9)), (dp, bound - lowest)
+        checked += len(T)
+    assert checked > 0

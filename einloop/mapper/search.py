@@ -180,7 +180,7 @@ def _evaluate_tilings(ctx: _Context, dp: int, T: np.ndarray, best: _Candidate | 
     counts = np.array([np.prod([count_orders(ctx.einsum, act, ctx.cons.at(ctx.arch.nodes[i].name).permutation)
                                 for i, act in zip(ctx.storages, _level_active(ctx, p))]) for p in pats])
     per_row = counts[inv.reshape(-1)]
-    bounds = _tiling_bounds(ctx, dp, T)
+    bounds = _tiling_bounds(ctx, dp, T, joint=True)
     order = np.lexsort((np.arange(len(T)), bounds))
     T, bounds, per_row = T[order], bounds[order], per_row[order]
     front, evaluated, pruned = [], 0, 0
@@ -255,13 +255,18 @@ def _charge_exactly(energy: np.ndarray, base, exact, tensor: str, mask=slice(Non
             energy += value - base.tensor_energy[key][mask]
 
 
-def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray) -> np.ndarray:
+def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False) -> np.ndarray:
     """A bound on the objective valid for every loop order of each tiling.
 
-    Every tensor is charged its own cheapest case: a tensor without halos at its best order (every loop
-    that does not index it innermost at every level: each of its fills is then as rare as it can be,
-    model/reuse.py), a halo tensor as if every word were fetched once. One order cannot serve every
-    tensor at once, so the sum is a lower bound."""
+    A tensor without halos is charged at its best order (the loops that do not index it innermost at
+    every level: each of its fills is then as rare as it can be, model/reuse.py), a halo tensor as if
+    every word were fetched once.
+
+    ``joint`` (complete tilings only): orders conflict in the outermost level. Its innermost loop
+    indexes some tensors, and those save nothing there; so the innermost rank is chosen at its best, and
+    for that choice the tensors it indexes are charged at their no-saving order there (their best order
+    elsewhere). Not valid for partial tilings completed in the outermost level: a real completion
+    spreads those loops over levels where different tensors can save."""
     if len(T) == 0:
         return np.zeros(0)
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
@@ -270,25 +275,51 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray) -> np.ndarray:
         structures = ctx.bound_structures[(dp, cols)] = _bound_structures(ctx, dp, cols)
     (base_s, base_cols), per_tensor = structures
     base = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
-    energy = base.energy.copy()
-    for name, (s, c) in per_tensor.items():
-        _charge_exactly(energy, base, evaluate_batch(s, T[:, c], reuse_rule=ctx.rule), name)
-    return _objective(ctx.objective, energy, base.cycles)
+    extra = {}   # tensor -> (at its best order, with no saving in the outermost level)
+    for name, orders in per_tensor.items():
+        extra[name] = [_exact_delta(base, evaluate_batch(s, T[:, c], reuse_rule=ctx.rule), name)
+                       for s, c in (orders if joint else orders[:1])]
+    charge = sum((pair[0] for pair in extra.values()), np.zeros(len(T)))   # each tensor at its best
+    choices = []
+    for r in (ctx.einsum.ranks if joint else ()):
+        active = T[:, ctx.outermost_slot[r]] > 1
+        if active.any():
+            value = sum((nosave if r in ctx.einsum.tensor(name).ranks else best
+                         for name, (best, nosave) in extra.items()), np.zeros(len(T)))
+            choices.append(np.where(active, value, np.inf))
+    if choices:
+        some = np.isfinite(np.min(choices, axis=0))
+        charge = np.where(some, np.min(choices, axis=0), charge)
+    return _objective(ctx.objective, base.energy + charge, base.cycles)
+
+
+def _exact_delta(base, exact, tensor: str) -> np.ndarray:
+    """One tensor's exact energy minus its optimistic energy in ``base``."""
+    return sum((value - base.tensor_energy[key] for key, value in exact.tensor_energy.items() if key[1] == tensor),
+               np.zeros(len(base.energy)))
 
 
 def _bound_structures(ctx: _Context, dp: int, cols: tuple[int, ...]):
     """The loop structures _tiling_bounds evaluates: all loops in slot order (optimistic), and per
-    tensor without halos its best order (loops indexing it outermost at every level)."""
+    tensor without halos its best order (loops indexing it outermost at every level) and the same with
+    the loops indexing it innermost in the outermost level."""
     kept = ctx.dps[dp]
     loops = [(ctx.slots[k].node, ctx.slots[k].rank, ctx.slots[k].axis) for k in cols]
     base = build_structure(ctx.einsum, ctx.arch, loops, kept), np.array(cols, np.int64)
+    outer = ctx.storages[0]
     per_tensor = {}
     for t in ctx.einsum.tensors:
         if any(len(idx.terms) > 1 for idx in t.indices):
             continue
-        first = sorted(range(len(cols)), key=lambda j: (loops[j][0], loops[j][1] not in t.ranks))
-        per_tensor[t.name] = (build_structure(ctx.einsum, ctx.arch, [loops[j] for j in first], kept),
-                              np.array([cols[j] for j in first], np.int64))
+        orders = []
+        for flip in (False, True):
+            def key(j):
+                node, rank = loops[j][0], loops[j][1]
+                return node, (rank not in t.ranks) != (flip and node == outer)
+            first = sorted(range(len(cols)), key=key)
+            orders.append((build_structure(ctx.einsum, ctx.arch, [loops[j] for j in first], kept),
+                           np.array([cols[j] for j in first], np.int64)))
+        per_tensor[t.name] = orders
     return base, per_tensor
 
 
