@@ -165,9 +165,9 @@ class Neighbourhood:
         menu = menu[:j] + (int(rng.integers(len(self.menus[j]))),) + menu[j + 1:]
         return dp, menu, row
 
-    def search(self, starts, deadline: float | None, kicks: int = 24):
-        """Descend from every start, then from random kicks of the best point (iterated local search;
-        a fixed random seed keeps runs repeatable)."""
+    def search(self, starts, deadline: float | None, kicks: int = 24, patience: int = 12):
+        """Descend from every start, then from random kicks of the best point until ``patience`` kicks
+        in a row find nothing better (iterated local search; a fixed random seed keeps runs repeatable)."""
         rng = np.random.default_rng(0)
         best = None
         for dp, menu, row in starts:
@@ -176,10 +176,12 @@ class Neighbourhood:
             found = self.descend(dp, menu, row, deadline)
             if best is None or found[0] < best[0]:
                 best = found
+        failed = 0
         for _ in range(kicks if best is not None else 0):
-            if deadline is not None and time.time() > deadline:
+            if failed == patience or (deadline is not None and time.time() > deadline):
                 break
             found = self.descend(*self.kick(best, rng), deadline)
+            failed = 0 if found[0] < best[0] else failed + 1
             if found[0] < best[0]:
                 best = found
         return best
