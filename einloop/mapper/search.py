@@ -248,13 +248,6 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8) 
     return _Candidate((obj, energy, cycles, dp, factors, orders), energy, cycles, dp, factors, orders)
 
 
-def _charge_exactly(energy: np.ndarray, base, exact, tensor: str, mask=slice(None)) -> None:
-    """In a bound, replace one tensor's optimistic energy (``base``) by its exact energy (``exact``)."""
-    for key, value in exact.tensor_energy.items():
-        if key[1] == tensor:
-            energy += value - base.tensor_energy[key][mask]
-
-
 def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False) -> np.ndarray:
     """A bound on the objective valid for every loop order of each tiling.
 
@@ -293,10 +286,10 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False) -
     return _objective(ctx.objective, base.energy + charge, base.cycles)
 
 
-def _exact_delta(base, exact, tensor: str) -> np.ndarray:
-    """One tensor's exact energy minus its optimistic energy in ``base``."""
-    return sum((value - base.tensor_energy[key] for key, value in exact.tensor_energy.items() if key[1] == tensor),
-               np.zeros(len(base.energy)))
+def _exact_delta(base, exact, tensor: str, mask=slice(None)) -> np.ndarray:
+    """One tensor's exact energy (``exact``) minus its optimistic energy in ``base`` (rows ``mask``)."""
+    return sum((value - base.tensor_energy[key][mask] for key, value in exact.tensor_energy.items()
+                if key[1] == tensor), np.zeros(len(base.energy[mask])))
 
 
 def _bound_structures(ctx: _Context, dp: int, cols: tuple[int, ...]):
@@ -393,12 +386,8 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
         for t in plain:
             combo = tuple(chosen.get(j, best_for[t.name][j]) for j in range(n))
             s, cols = _structure_for(ctx, dp, active, combo)
-            _charge_exactly(energy, base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule), t.name, mask)
+            energy += _exact_delta(base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule), t.name, mask)
         return _objective(ctx.objective, energy, base.cycles[mask])
-
-    def limit():
-        b = best_now()
-        return min(b.key[0] if b else np.inf, _BEST.value if _BEST is not None else np.inf)
 
     def walk(chosen, mask):
         depth = len(chosen)
@@ -413,7 +402,7 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
             if depth + 1 < n and plain and len(choices[level]) > 1:
                 lb = bound(new, mask)
                 sub = mask.copy()
-                sub[mask] = lb <= limit()
+                sub[mask] = lb <= _limit(best_now())
                 if not sub.any():
                     continue
             else:
