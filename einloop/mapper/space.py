@@ -112,7 +112,7 @@ def spatial_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_
             r, axis = slot_list[k].rank, slot_list[k].axis
             size = node.mesh_x if axis == "X" else node.mesh_y
             options = [d for d in divisors(einsum.ranks[r]) if d <= min(size, c.max_factors.get(r, size))]
-            F, E = _grow(F, E, k, r, np.full(len(F), einsum.ranks[r]), options, np.ones(len(F), np.int64))
+            F, E, _ = _grow(F, E, k, r, np.full(len(F), einsum.ranks[r]), options, np.ones(len(F), np.int64))
             cols = [j for j in mine if slot_list[j].axis == axis and j <= k]
             ok = np.prod(F[:, cols], axis=1) <= size
             F, E = F[ok], {q: v[ok] for q, v in E.items()}
@@ -131,7 +131,8 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
     every buffer.
 
     Rows are built from the innermost storage level outward, one slot at a time; a partial row whose
-    tiles overflow a buffer is dropped at once (tiles only grow outward). ``prune(F) -> mask``, when
+    tiles already overflow a buffer at or above the current level is dropped at once (tiles only grow
+    outward). ``prune(F) -> mask``, when
     given, is called on the partial rows after every slot (factors not yet chosen are 1) and must keep
     every row some completion of which could still be wanted."""
     ranks = list(einsum.ranks)
@@ -175,7 +176,7 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
                 if r in c.factors:
                     options = [d for d in options if d == c.factors[r]]
                 n_before = len(F)
-                F, E, rows = _grow(F, E, k, r, total, options, below[r], rows_out=True)
+                F, E, rows = _grow(F, E, k, r, total, options, below[r])
                 spatial_total = {q: v[rows] for q, v in spatial_total.items()}
                 below = {q: v[rows] for q, v in below.items()}
             for j in sized:   # tiles only grow outward: the part built so far must fit every level above
@@ -195,9 +196,10 @@ class TooManyTilings(Exception):
     """A group's tilings would not fit in memory; the search skips it and says it is not proven optimal."""
 
 
-def _grow(F, E, k, rank, total, options, below, rows_out: bool = False):
+def _grow(F, E, k, rank, total, options, below):
     """Every row times every option for slot k that divides what is left of the rank (``total``: the
-    rank's bound over its spatial factors; ``below``: the spatial factor of the rank already in E)."""
+    rank's bound over its spatial factors; ``below``: the spatial factor of the rank already in E).
+    Returns the new rows, their extents and the index of the row each came from."""
     left = total // (E[rank] // below)
     ok = (left[:, None] % np.array(options)[None, :]) == 0
     if ok.sum() > MAX_ROWS:
@@ -207,7 +209,7 @@ def _grow(F, E, k, rank, total, options, below, rows_out: bool = False):
     F[:, k] = np.array(options)[cols]
     E = {q: v[rows] for q, v in E.items()}
     E[rank] = E[rank] * F[:, k]
-    return (F, E, rows) if rows_out else (F, E)
+    return F, E, rows
 
 
 def rank_class(einsum: Einsum, rank: str) -> tuple:
