@@ -15,13 +15,10 @@ import time
 
 import numpy as np
 
+from einloop.mapper.space import divisors
 from einloop.model.evaluate import evaluate_batch
 from einloop.model.nest import build_structure
 from einloop.spec.arch import Fanout, Storage
-
-
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(2, n + 1) if n % d == 0]
 
 
 def _choices(ctx) -> list[tuple[str, int]]:
@@ -61,7 +58,7 @@ class Neighbourhood:
         index = {k: i for i, k in enumerate(keys)}
         self.dp_neighbours = [[index[k2] for k2 in (_flip(k, t, lv) for t, lv in _choices(ctx)) if k2 in index]
                               for k in keys]
-        self.moves = [(a, b, d) for r, cols in ctx.rank_slots.items() for d in _divisors(ctx.einsum.ranks[r])
+        self.moves = [(a, b, d) for r, cols in ctx.rank_slots.items() for d in divisors(ctx.einsum.ranks[r])[1:]
                       for a in cols for b in cols if a != b]
 
     def structure(self, dp: int, menu: tuple[int, ...]):
