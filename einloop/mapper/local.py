@@ -47,6 +47,23 @@ def order_menu(ctx, node: int) -> list[tuple[str, ...]]:
     return menu
 
 
+def loop_structure(ctx, dp: int, orders, active: np.ndarray | None = None):
+    """The loop structure of one dataplacement and one order per storage level (outer to inner), and
+    the slot of each of its loops; spatial slots all included, or those ``active``."""
+    loops, cols = [], []
+    by_level = dict(zip(ctx.storages, orders))
+    for i, node in enumerate(ctx.arch.nodes):
+        if isinstance(node, Storage):
+            ks = [ctx.slot_index[(i, r, None)] for r in by_level[i]]
+        elif isinstance(node, Fanout):
+            ks = [k for k, sl in enumerate(ctx.slots) if sl.node == i and (active is None or active[k])]
+        else:
+            continue
+        loops += [(ctx.slots[k].node, ctx.slots[k].rank, ctx.slots[k].axis) for k in ks]
+        cols += ks
+    return build_structure(ctx.einsum, ctx.arch, loops, ctx.dps[dp]), np.array(cols, np.int64)
+
+
 class Neighbourhood:
     """Structures, menus and constraint checks of one search, cached."""
 
@@ -64,18 +81,8 @@ class Neighbourhood:
     def structure(self, dp: int, menu: tuple[int, ...]):
         key = (dp, menu)
         if key not in self.structures:
-            ctx, loops, cols = self.ctx, [], []
-            orders = dict(zip(ctx.storages, (self.menus[j][m] for j, m in enumerate(menu))))
-            for i, node in enumerate(ctx.arch.nodes):
-                if isinstance(node, Storage):
-                    ks = [ctx.slot_index[(i, r, None)] for r in orders[i]]
-                elif isinstance(node, Fanout):
-                    ks = [k for k, sl in enumerate(ctx.slots) if sl.node == i]
-                else:
-                    continue
-                loops += [(ctx.slots[k].node, ctx.slots[k].rank, ctx.slots[k].axis) for k in ks]
-                cols += ks
-            self.structures[key] = build_structure(ctx.einsum, ctx.arch, loops, ctx.dps[dp]), np.array(cols)
+            orders = tuple(self.menus[j][m] for j, m in enumerate(menu))
+            self.structures[key] = loop_structure(self.ctx, dp, orders)
         return self.structures[key]
 
     def allowed(self, F: np.ndarray) -> np.ndarray:

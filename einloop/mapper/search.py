@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
-from einloop.mapper.local import Neighbourhood
+from einloop.mapper.local import Neighbourhood, loop_structure
 from einloop.mapper.space import TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure
@@ -115,25 +115,8 @@ def _structure_for(ctx: _Context, dp: int, active: np.ndarray, orders):
     if hit is None:
         if len(ctx.structures) > 20000:
             ctx.structures.clear()
-        hit = ctx.structures[key] = _build_structure_for(ctx, dp, active, orders)
+        hit = ctx.structures[key] = loop_structure(ctx, dp, orders, active)
     return hit
-
-
-def _build_structure_for(ctx: _Context, dp: int, active: np.ndarray, orders):
-    loops, cols = [], []
-    by_level = dict(zip(ctx.storages, orders))
-    for i, node in enumerate(ctx.arch.nodes):
-        if isinstance(node, Storage):
-            for r in by_level[i]:
-                k = ctx.slot_index[(i, r, None)]
-                loops.append((i, r, None))
-                cols.append(k)
-        elif isinstance(node, Fanout):
-            for k, s in enumerate(ctx.slots):
-                if s.node == i and s.axis is not None and active[k]:
-                    loops.append((i, s.rank, s.axis))
-                    cols.append(k)
-    return build_structure(ctx.einsum, ctx.arch, loops, ctx.dps[dp]), np.array(cols, np.int64)
 
 
 def _level_active(ctx: _Context, active: np.ndarray) -> list[tuple[str, ...]]:
@@ -167,13 +150,14 @@ def _run_group(task):
                              None if pareto else prune)
     except TooManyTilings:   # skipped: the result can no longer be called optimal
         return None, [], 0, 0, 0, 0, None
-    out = _evaluate_tilings(ctx, dp, T, None)
+    out = _evaluate_tilings(ctx, dp, T)
     return out[:-1] + (n_rows - len(spatial_rows),)
 
 
-def _evaluate_tilings(ctx: _Context, dp: int, T: np.ndarray, best: _Candidate | None):
+def _evaluate_tilings(ctx: _Context, dp: int, T: np.ndarray):
     """Every canonical loop order of complete tilings, visited in bound order until the bound exceeds
     the best found."""
+    best = None
     if len(T) == 0:
         return best, [], 0, 0, 0, 0, 0
     pats, inv = np.unique(T > 1, axis=0, return_inverse=True)
@@ -263,10 +247,7 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False) -
     if len(T) == 0:
         return np.zeros(0)
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
-    structures = ctx.bound_structures.get((dp, cols))
-    if structures is None:
-        structures = ctx.bound_structures[(dp, cols)] = _bound_structures(ctx, dp, cols)
-    (base_s, base_cols), per_tensor = structures
+    (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols)
     base = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
     extra = {}   # tensor -> (at its best order, with no saving in the outermost level)
     for name, orders in per_tensor.items():
@@ -290,6 +271,14 @@ def _exact_delta(base, exact, tensor: str, mask=slice(None)) -> np.ndarray:
     """One tensor's exact energy (``exact``) minus its optimistic energy in ``base`` (rows ``mask``)."""
     return sum((value - base.tensor_energy[key][mask] for key, value in exact.tensor_energy.items()
                 if key[1] == tensor), np.zeros(len(base.energy[mask])))
+
+
+def _bound_structures_for(ctx: _Context, dp: int, cols: tuple[int, ...]):
+    """_bound_structures, built once per dataplacement and set of looping slots."""
+    key = (dp, cols)
+    if key not in ctx.bound_structures:
+        ctx.bound_structures[key] = _bound_structures(ctx, dp, cols)
+    return ctx.bound_structures[key]
 
 
 def _bound_structures(ctx: _Context, dp: int, cols: tuple[int, ...]):
@@ -374,8 +363,8 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
     _tiling_bounds); yields (orders, row mask) for complete choices whose bound does not exceed the best
     cost found so far."""
     einsum = ctx.einsum
-    base_s = build_structure(einsum, ctx.arch, [(sl.node, sl.rank, sl.axis) for sl in ctx.slots], ctx.dps[dp])
-    base = evaluate_batch(base_s, members, reuse_rule=ctx.rule, optimistic=True)
+    (base_s, base_cols), _ = _bound_structures_for(ctx, dp, tuple(range(len(ctx.slots))))
+    base = evaluate_batch(base_s, members[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
     plain = [t for t in einsum.tensors if not any(len(idx.terms) > 1 for idx in t.indices)]
     best_for = {t.name: tuple(tuple(sorted(act, key=lambda r: r not in t.ranks)) for act in per_level) for t in plain}
     n = len(choices)
