@@ -139,3 +139,50 @@ def test_tiling_bounds_hold_for_every_loop_order(seed):
         assert np.all(bound <= lowest * (1 + 1e-9)), (dp, bound - lowest)
         checked += len(T)
     assert checked > 0
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_level_order_minimum_is_the_minimum_over_all_orders(seed):
+    """orders.py: under "slide" dynamic energy is a sum of per-level terms, so the sum of per-level
+    minima is the minimum over every combination of orders. It never exceeds any order's energy, and
+    without sliding windows (matmuls) it equals the lowest dynamic energy over all orders."""
+    from einloop.mapper import search
+    from einloop.mapper.constraints import Constraints
+    from einloop.mapper.orders import order_bounds
+    from einloop.mapper.space import dataplacements, slots, spatial_tilings, temporal_tilings
+
+    rng = random.Random(2000 + seed)
+    einsum, arch = random_problem(rng)
+    if seed % 2 == 0:   # a matmul over three levels: orders interact across levels
+        einsum = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", {r: rng.choice([2, 3, 4]) for r in "mnk"})
+    cons = Constraints()
+    sl = slots(einsum, arch, cons)
+    ctx = search._Context(einsum, arch, cons, sl, dataplacements(einsum, arch, cons), "energy", "2024", 64)
+    spatial = spatial_tilings(einsum, arch, cons, sl)
+    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    halo = any(len(idx.terms) > 1 for t in einsum.tensors for idx in t.indices)
+    per_level = [[k for k, s in enumerate(sl) if s.node == i and s.axis is None] for i in storages]
+    spatial_cols = [k for k, s in enumerate(sl) if s.axis is not None]
+    checked = 0
+    for dp, kept in list(enumerate(ctx.dps))[::3]:
+        T = temporal_tilings(einsum, arch, cons, sl, kept, spatial)[:20]
+        if not len(T):
+            continue
+        (bs, bc), _ = search._bound_structures_for(ctx, dp, tuple(range(len(sl))))
+        optimistic = evaluate_batch(bs, T[:, bc], optimistic=True)
+        ob = order_bounds(ctx, dp, T, optimistic)
+        lowest, lowest_dynamic = np.full(len(T), np.inf), np.full(len(T), np.inf)
+        for perms in itertools.product(*[itertools.permutations(cols) for cols in per_level]):
+            cols = [k for level in perms for k in level]
+            cols = cols[:len(perms[0]) + len(perms[1])] + spatial_cols + cols[len(perms[0]) + len(perms[1]):] \
+                if len(perms) > 2 else cols + spatial_cols
+            s = build_structure(einsum, arch, [(sl[k].node, sl[k].rank, sl[k].axis) for k in cols], kept)
+            c = evaluate_batch(s, T[:, cols])
+            lowest = np.minimum(lowest, c.energy)
+            lowest_dynamic = np.minimum(lowest_dynamic, sum(c.tensor_energy.values()))
+        assert np.all(ob.bound <= lowest * (1 + 1e-9))
+        dynamic_bound = ob.bound - (optimistic.energy - sum(optimistic.tensor_energy.values()))
+        if not halo:
+            assert dynamic_bound == pytest.approx(lowest_dynamic, rel=1e-9)
+        checked += len(T)
+    assert checked > 0

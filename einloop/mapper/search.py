@@ -27,6 +27,7 @@ import numpy as np
 
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
 from einloop.mapper.local import Neighbourhood, loop_structure
+from einloop.mapper.orders import OrderBounds, order_bounds
 from einloop.mapper.space import TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure
@@ -313,6 +314,9 @@ def _run_chunk(task, per_row):
     keep = bounds <= best_shared if ctx.objective != "pareto" else np.ones(len(bounds), bool)
     rows, bounds = rows[keep], bounds[keep]
     pruned = int(per_row[~keep].sum())
+    if ctx.objective == "energy":
+        best, evaluated = _best_orders(ctx, dp, rows, bounds)
+        return best, [], evaluated, pruned + int(per_row[keep].sum()) - evaluated
     best: _Candidate | None = None
     front: list[_Candidate] = []
     evaluated = 0
@@ -355,6 +359,80 @@ def _run_chunk(task, per_row):
                 with _BEST.get_lock():
                     _BEST.value = min(_BEST.value, best.key[0])
     return best, front, evaluated, pruned
+
+
+def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
+    """The lowest-energy loop orders of complete tilings (orders.py): per-level minima give a bound
+    reached whenever no sliding window pays a stride change; tilings are visited in bound order, the
+    orders reaching the bound evaluated exactly, and only when those cost more are the combinations of
+    orders walked, each pruned by the same per-level tables. Returns (best, mappings evaluated)."""
+    if len(T) == 0:
+        return None, 0
+    (base_s, base_cols), _ = _bound_structures_for(ctx, dp, tuple(range(len(ctx.slots))))
+    optimistic = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
+    ob = order_bounds(ctx, dp, T, optimistic)
+    evaluated = ob.evaluations
+    bound = np.where(optimistic.valid, np.maximum(ob.bound, bounds), np.inf)
+    choice = ob.best_choice()
+    best: _Candidate | None = None
+    walk = []
+    for idx in np.lexsort((np.arange(len(T)), bound)):
+        if ctx.late() or bound[idx] > _limit(best):
+            break
+        orders = ob.orders(idx, tuple(choice[idx]))
+        cand = _exact(ctx, dp, T[idx], orders)
+        evaluated += 1
+        if cand is not None and (best is None or cand.key < best.key):
+            best = _share(cand)
+        if cand is None or cand.energy > bound[idx] * (1 + 1e-9):
+            walk.append(idx)
+    for idx in walk:   # a sliding window paid a stride change: try the other orders
+        if ctx.late() or bound[idx] > _limit(best):
+            continue
+        for orders in _walk_orders(ob, idx, lambda: _limit(best)):
+            cand = _exact(ctx, dp, T[idx], orders)
+            evaluated += 1
+            if cand is not None and (best is None or cand.key < best.key):
+                best = _share(cand)
+    return best, evaluated
+
+
+def _exact(ctx: _Context, dp: int, row: np.ndarray, orders) -> _Candidate | None:
+    """One complete mapping evaluated by the model (None if invalid)."""
+    s, cols = _structure_for(ctx, dp, np.ones(len(ctx.slots), bool), orders)
+    c = evaluate_batch(s, row[None, cols], reuse_rule=ctx.rule)
+    if not c.valid[0]:
+        return None
+    energy, cycles = float(c.energy[0]), float(c.cycles[0])
+    factors = tuple(int(x) for x in row)
+    return _Candidate((ctx.objective_of(energy, cycles), energy, cycles, dp, factors, orders), energy, cycles, dp,
+                      factors, orders)
+
+
+def _share(cand: _Candidate) -> _Candidate:
+    """Publish a new best to the other workers."""
+    if _BEST is not None and cand.key[0] < _BEST.value:
+        with _BEST.get_lock():
+            _BEST.value = min(_BEST.value, cand.key[0])
+    return cand
+
+
+def _walk_orders(ob: OrderBounds, row: int, limit):
+    """Combinations of one tiling's level orders (outermost level first) whose per-level bound does
+    not exceed ``limit()``."""
+    deltas = [t.deltas[t.group[row]][t.position[row]] for t in ob.tables]
+    lows = [float(d.min()) for d in deltas]
+
+    def walk(j, chosen, value):
+        if j == len(deltas):
+            yield ob.orders(row, tuple(chosen))
+            return
+        rest = sum(lows[j + 1:])
+        for m in np.argsort(deltas[j], kind="stable"):
+            if value + deltas[j][m] + rest > limit() * (1 + 1e-12):
+                break
+            yield from walk(j + 1, chosen + [int(m)], value + deltas[j][m])
+    yield from walk(0, [], float(ob.base[row]))
 
 
 def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarray, per_level, choices, best_now):

@@ -10,6 +10,10 @@ Timeloop's stride rule declares a stride change: then the whole tile is re-fetch
   reference outputs in ../shared were produced with it);
 * ``"2025"``: a zero translation (stationary step) neither costs nor records anything.
 
+The mapper also uses ``"slide"``: every step fetches only the points new to the tile (``d_k``), as if
+no stride change ever forced a re-fetch. It is a lower bound for both rules, equal to them for tensors
+without sliding windows, and each loop's cost then depends only on the order of its own level.
+
 Closed form. Let loop ``a`` be the innermost loop that steps (bound > 1; under "2025" also w != 0).
 Every other step is preceded by a step of ``a`` and followed by one, so the recorded stride before it
 is always ``w_a``: the step reuses (costs ``d_k``) iff ``w_k == w_a``, else it costs the whole tile;
@@ -24,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 RULES = ("2024", "2025")
+BOUND_RULE = "slide"
 
 
 def overlap(extents: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -38,7 +43,7 @@ def delta_sum(extents: np.ndarray, translations: np.ndarray, bounds: np.ndarray,
     translations: [B, n, J] per-step translation of each temporal loop outside the tile, inner to outer
     bounds:       [B, n]    loop bounds
     """
-    if rule not in RULES:
+    if rule not in RULES and rule != BOUND_RULE:
         raise ValueError(f"reuse rule must be one of {RULES}")
     B, n = bounds.shape
     full = np.prod(extents, axis=-1).astype(np.int64)
@@ -55,5 +60,5 @@ def delta_sum(extents: np.ndarray, translations: np.ndarray, bounds: np.ndarray,
     a = np.argmax(moving, axis=1)                                                 # innermost stepping loop
     w_a = w[np.arange(B), a]
     same = np.all(w == w_a[:, None, :], axis=-1)
-    per_step = np.where(same, cost, full[:, None])
+    per_step = cost if rule == BOUND_RULE else np.where(same, cost, full[:, None])
     return full + np.sum(np.where(moving, steps * per_step, 0), axis=1)

@@ -1,0 +1,111 @@
+"""The best loop orders of complete tilings: per-level minima instead of every combination of orders.
+
+Under the bound rule ``"slide"`` (model/reuse.py: every step fetches only the points new to the tile)
+a tensor's traffic through a link is a sum over the temporal loops outside the child. A loop's step
+count depends on the loops outside it in its own level (the levels above multiply it in any order)
+and its translation on the loops inside it in its own level (the levels below contribute their whole
+span). So dynamic energy is a sum of per-level terms, and its minimum over all loop orders is the sum
+of per-level minima: one evaluation per order of each level, not one per combination of orders.
+For tensors without sliding windows "slide" is the model's own rule, so the minimum is reached; with
+them it is a lower bound, and the search evaluates the orders reaching it exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from einloop.mapper.local import loop_structure
+from einloop.mapper.space import level_orders
+from einloop.model.evaluate import evaluate_batch
+from einloop.model.reuse import BOUND_RULE
+
+
+@dataclass
+class LevelTable:
+    """One storage level: rows grouped by which of its loops iterate; per group the canonical orders
+    of those loops and each order's change of dynamic energy against the reference order."""
+
+    group: np.ndarray                       # [B] group of each row
+    position: np.ndarray                    # [B] row's index inside its group
+    menus: list[tuple[tuple[str, ...], ...]]
+    deltas: list[np.ndarray]                # per group [rows, orders]
+
+    def delta(self, rows: np.ndarray) -> np.ndarray:
+        """[len(rows), orders] for rows of one group."""
+        return self.deltas[self.group[rows[0]]][self.position[rows]]
+
+    def best(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row the lowest change and the index of the (first) order reaching it."""
+        low, arg = np.zeros(len(self.group)), np.zeros(len(self.group), np.int64)
+        for g, d in enumerate(self.deltas):
+            rows = np.nonzero(self.group == g)[0]
+            arg[rows] = np.argmin(d, axis=1)
+            low[rows] = d[np.arange(len(rows)), arg[rows]]
+        return low, arg
+
+
+@dataclass
+class OrderBounds:
+    bound: np.ndarray                        # [B] energy no loop order can beat
+    base: np.ndarray                         # [B] reference dynamic energy + compute + leakage bound
+    tables: list[LevelTable]                 # one per storage level, outer first
+    evaluations: int                         # mappings evaluated under "slide"
+
+    def orders(self, row: int, choice: tuple[int, ...]) -> tuple[tuple[str, ...], ...]:
+        return tuple(t.menus[t.group[row]][c] for t, c in zip(self.tables, choice))
+
+    def best_choice(self) -> np.ndarray:
+        """[B, levels] index of each level's best order."""
+        return np.stack([t.best()[1] for t in self.tables], axis=1)
+
+
+def reference_orders(ctx) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(sl.rank for sl in ctx.slots if sl.node == i and sl.axis is None) for i in ctx.storages)
+
+
+def _dynamic(costs) -> np.ndarray:
+    return sum(costs.tensor_energy.values(), np.zeros(len(costs.energy)))
+
+
+def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
+    """Per complete tiling the lowest energy over all loop orders under "slide" (plus compute and a
+    leakage bound from ``optimistic``, the order-free evaluation), and every level's table."""
+    ref_orders = reference_orders(ctx)
+    s, cols = loop_structure(ctx, dp, ref_orders)
+    ref = _dynamic(evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE))
+    base = ref + optimistic.energy - _dynamic(optimistic)
+    tables, evaluations = [], len(T)
+    for j, i in enumerate(ctx.storages):
+        level_slots = [k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]
+        patterns, group = np.unique(T[:, level_slots] > 1, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        position = np.zeros(len(T), np.int64)
+        menus, deltas = [], []
+        permutation = ctx.cons.at(ctx.arch.nodes[i].name).permutation
+        for g, on in enumerate(patterns):
+            rows = np.nonzero(group == g)[0]
+            position[rows] = np.arange(len(rows))
+            active = tuple(ctx.slots[k].rank for k, a in zip(level_slots, on) if a)
+            menu = level_orders(ctx.einsum, active, permutation)
+            d = np.zeros((len(rows), len(menu)))
+            if len(menu) > 1:   # a single canonical order is equivalent to the reference
+                evaluations += len(rows) * len(menu)
+                for m, order in enumerate(menu):
+                    s, cols = _structure(ctx, dp, j, order, ref_orders)
+                    d[:, m] = _dynamic(evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE)) - ref[rows]
+            menus.append(menu)
+            deltas.append(d)
+        tables.append(LevelTable(group, position, menus, deltas))
+    bound = base + sum((t.best()[0] for t in tables), np.zeros(len(T)))
+    return OrderBounds(bound, base, tables, evaluations)
+
+
+def _structure(ctx, dp: int, level: int, order: tuple[str, ...], ref_orders):
+    """All slots in reference order except one level's, which loops over ``order`` only (cached)."""
+    key = ("level", dp, level, order)
+    hit = ctx.structures.get(key)
+    if hit is None:
+        orders = ref_orders[:level] + (order,) + ref_orders[level + 1:]
+        hit = ctx.structures[key] = loop_structure(ctx, dp, orders)
+    return hit
