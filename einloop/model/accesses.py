@@ -50,6 +50,7 @@ class Link:
     between: np.ndarray    # spatial loops between parent and child
     independent: bool      # spatial loops move the tile along separate dimensions (no coincidences)
     moving: np.ndarray     # the subset of `between` whose rank indexes the tensor
+    relevant: np.ndarray   # [len(outer)] bool: the loop's rank indexes the tensor
 
 
 @dataclass(frozen=True)
@@ -59,15 +60,17 @@ class Plan:
     coef: dict[str, np.ndarray]
     chains: dict[str, tuple[int, ...]]
     links: dict[str, tuple[Link, ...]]
+    window_free: dict[str, bool]   # no coordinate slides over two ranks (see _stationary_fetches)
 
 
 @lru_cache(maxsize=256)
 def plan(s: NestStructure) -> Plan:
     temporal = s.loop_axis == TEMPORAL
     compute = len(s.arch.nodes) - 1
-    coef, chains, links = {}, {}, {}
+    coef, chains, links, window_free = {}, {}, {}, {}
     for t in s.einsum.tensors:
         c = s.coefficients(t.name)
+        window_free[t.name] = all(sum(s.einsum.ranks[r] > 1 for r in idx.ranks) <= 1 for idx in t.indices)
         chain = tuple(s.kept[t.name]) + (compute,)
         hops = []
         for p, ch in zip(chain, chain[1:]):
@@ -76,9 +79,24 @@ def plan(s: NestStructure) -> Plan:
             between = np.array([l for l in range(bp, bc) if not temporal[l]], np.int64)
             moving = np.array([l for l in between if np.any(c[:, s.loop_rank[l]])], np.int64)
             ranks_by_dim = [{int(s.loop_rank[l]) for l in moving if c[j, s.loop_rank[l]]} for j in range(c.shape[0])]
-            hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving))
+            relevant = np.array([bool(np.any(c[:, s.loop_rank[l]])) for l in outer], bool)
+            hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant))
         coef[t.name], chains[t.name], links[t.name] = c, chain, tuple(hops)
-    return Plan(coef, chains, links)
+    return Plan(coef, chains, links, window_free)
+
+
+def _stationary_fetches(bounds: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """How many times a tile without sliding windows is fetched: once, times every loop from the
+    innermost stepping loop that indexes the tensor outward. Inside it only loops that do not index the
+    tensor step, and the tile stays. This is reuse.delta_sum for such tensors under every rule: a step
+    that moves the tile moves it by at least its own extent, so it re-fetches all of it."""
+    B, n = bounds.shape
+    if n == 0:
+        return np.ones(B, np.int64)
+    moves = (bounds > 1) & relevant[None, :]
+    first = np.argmax(moves, axis=1)
+    inner = np.concatenate([np.ones((B, 1), np.int64), np.cumprod(bounds, axis=1)], axis=1)
+    return np.where(moves.any(axis=1), inner[:, -1] // inner[np.arange(B), first], 1)
 
 
 def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
@@ -126,6 +144,8 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 span = ext[0] // spatial_extent[s.boundary[c]]
                 points = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
                 deltas = np.maximum(points, tiles[c])
+            elif pl.window_free[t.name]:
+                deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:
                 deltas = delta_sum(extents[c], translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
             if link.independent:
