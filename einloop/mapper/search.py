@@ -252,7 +252,7 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False) -
     base = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
     extra = {}   # tensor -> (at its best order, with no saving in the outermost level)
     for name, orders in per_tensor.items():
-        extra[name] = [_exact_delta(base, evaluate_batch(s, T[:, c], reuse_rule=ctx.rule), name)
+        extra[name] = [_exact_delta(base, evaluate_batch(s, T[:, c], reuse_rule=ctx.rule, tensors=(name,)), name)
                        for s, c in (orders if joint else orders[:1])]
     charge = sum((pair[0] for pair in extra.values()), np.zeros(len(T)))   # each tensor at its best
     choices = []
@@ -453,7 +453,8 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
         for t in plain:
             combo = tuple(chosen.get(j, best_for[t.name][j]) for j in range(n))
             s, cols = _structure_for(ctx, dp, active, combo)
-            energy += _exact_delta(base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule), t.name, mask)
+            energy += _exact_delta(base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule, tensors=(t.name,)),
+                                   t.name, mask)
         return _objective(ctx.objective, energy, base.cycles[mask])
 
     def walk(chosen, mask):

@@ -104,12 +104,13 @@ def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
 
 
 def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
-                   optimistic: bool = False) -> NestCounts:
+                   optimistic: bool = False, tensors: tuple[str, ...] | None = None) -> NestCounts:
     """Counts of every kept (level, tensor) for a batch of factors.
 
     ``optimistic``: replace every child's fetched words by the number of distinct words it ever holds
     (each fetched exactly once). No loop order can do better, so costs computed from these counts are
     lower bounds for every order of the same loops: the mapper prunes with them.
+    ``tensors``: count only these (the mapper's bounds need one tensor at a time).
     """
     B, L = factors.shape
     n_nodes = len(s.arch.nodes)
@@ -130,6 +131,8 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
             if not temporal[l]:
                 spatial_extent[l + 1, :, s.loop_rank[l]] *= factors[:, l]
     for t in s.einsum.tensors:
+        if tensors is not None and t.name not in tensors:
+            continue
         coef, chain = pl.coef[t.name], pl.chains[t.name]
         zero = np.zeros(B, np.int64)
         extents = {i: box_extents(coef, ext[s.boundary[i]]) for i in chain[:-1]}
