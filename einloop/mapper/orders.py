@@ -64,8 +64,15 @@ def reference_orders(ctx) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(sl.rank for sl in ctx.slots if sl.node == i and sl.axis is None) for i in ctx.storages)
 
 
-def _dynamic(costs) -> np.ndarray:
-    return sum(costs.tensor_energy.values(), np.zeros(len(costs.energy)))
+def _dynamic(costs, tensors=None) -> np.ndarray:
+    return sum((v for (_, t), v in costs.tensor_energy.items() if tensors is None or t in tensors),
+               np.zeros(len(costs.energy)))
+
+
+def _ordered_below(ctx, dp: int, node: int) -> tuple[str, ...]:
+    """Tensors a level's loop order can affect: those kept by a storage level below it (a compute
+    unit's operands are fetched every cycle whatever the order)."""
+    return tuple(t for t, levels in ctx.dps[dp].items() if any(i > node for i in levels))
 
 
 def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
@@ -73,7 +80,8 @@ def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
     leakage bound from ``optimistic``, the order-free evaluation), and every level's table."""
     ref_orders = reference_orders(ctx)
     s, cols = loop_structure(ctx, dp, ref_orders)
-    ref = _dynamic(evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE))
+    ref_costs = evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE)
+    ref = _dynamic(ref_costs)
     base = ref + optimistic.energy - _dynamic(optimistic)
     tables, evaluations = [], len(T)
     for j, i in enumerate(ctx.storages):
@@ -83,17 +91,20 @@ def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
         position = np.zeros(len(T), np.int64)
         menus, deltas = [], []
         permutation = ctx.cons.at(ctx.arch.nodes[i].name).permutation
+        affected = _ordered_below(ctx, dp, i)
+        ref_affected = _dynamic(ref_costs, affected)
         for g, on in enumerate(patterns):
             rows = np.nonzero(group == g)[0]
             position[rows] = np.arange(len(rows))
             active = tuple(ctx.slots[k].rank for k, a in zip(level_slots, on) if a)
             menu = level_orders(ctx.einsum, active, permutation)
             d = np.zeros((len(rows), len(menu)))
-            if len(menu) > 1:   # a single canonical order is equivalent to the reference
+            if len(menu) > 1 and affected:   # a single canonical order is equivalent to the reference
                 evaluations += len(rows) * len(menu)
                 for m, order in enumerate(menu):
                     s, cols = _structure(ctx, dp, j, order, ref_orders)
-                    d[:, m] = _dynamic(evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE)) - ref[rows]
+                    c = evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE, tensors=affected)
+                    d[:, m] = _dynamic(c) - ref_affected[rows]
             menus.append(menu)
             deltas.append(d)
         tables.append(LevelTable(group, position, menus, deltas))

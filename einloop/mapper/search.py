@@ -87,6 +87,7 @@ class _Context:
         self.outermost_slot = {r: slot_list.index(next(sl for sl in slot_list if sl.rank == r and sl.axis is None
                                                         and sl.node == self.storages[0])) for r in einsum.ranks}
         self.bound_structures: dict = {}
+        self.order_counts: dict = {}
 
     def objective_of(self, energy, cycles):
         return _objective(self.objective, energy, cycles)
@@ -162,8 +163,8 @@ def _evaluate_tilings(ctx: _Context, dp: int, T: np.ndarray):
     if len(T) == 0:
         return best, [], 0, 0, 0, 0, 0
     pats, inv = np.unique(T > 1, axis=0, return_inverse=True)
-    counts = np.array([np.prod([count_orders(ctx.einsum, act, ctx.cons.at(ctx.arch.nodes[i].name).permutation)
-                                for i, act in zip(ctx.storages, _level_active(ctx, p))]) for p in pats])
+    counts = np.array([np.prod([_count_orders(ctx, i, act) for i, act in zip(ctx.storages, _level_active(ctx, p))])
+                       for p in pats])
     per_row = counts[inv.reshape(-1)]
     bounds = _tiling_bounds(ctx, dp, T, joint=True)
     order = np.lexsort((np.arange(len(T)), bounds))
@@ -184,6 +185,14 @@ def _evaluate_tilings(ctx: _Context, dp: int, T: np.ndarray):
         if fr:
             front = _pareto(front + fr)
     return best, front, evaluated, pruned, len(T), int(per_row.sum()), 0
+
+
+def _count_orders(ctx: _Context, node: int, active: tuple[str, ...]) -> int:
+    """Canonical orders of one level's looping ranks (cached: the statistics ask for many patterns)."""
+    key = (node, active)
+    if key not in ctx.order_counts:
+        ctx.order_counts[key] = count_orders(ctx.einsum, active, ctx.cons.at(ctx.arch.nodes[node].name).permutation)
+    return ctx.order_counts[key]
 
 
 def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:

@@ -63,7 +63,7 @@ class Plan:
     window_free: dict[str, bool]   # no coordinate slides over two ranks (see _stationary_fetches)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=8192)
 def plan(s: NestStructure) -> Plan:
     temporal = s.loop_axis == TEMPORAL
     compute = len(s.arch.nodes) - 1
