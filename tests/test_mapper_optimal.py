@@ -108,36 +108,78 @@ def test_mapper_is_deterministic_and_uses_both_cores_consistently():
     assert one.mapping == two.mapping and one.result.energy == two.result.energy
 
 
+def lowest_over_orders(einsum, arch, sl, kept, T):
+    """Per complete tiling, the lowest energy over every permutation of every level's loops."""
+    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    per_level = [[k for k, s in enumerate(sl) if s.node == i and s.axis is None] for i in storages]
+    spatial_cols = [k for k, s in enumerate(sl) if s.axis is not None]
+    lowest = np.full(len(T), np.inf)
+    for perms in itertools.product(*[itertools.permutations(cols) for cols in per_level]):
+        cols = [k for level in perms for k in level]
+        cols = cols[:len(perms[0]) + len(perms[1])] + spatial_cols + cols[len(perms[0]) + len(perms[1]):] \
+            if len(perms) > 2 else cols + spatial_cols
+        s = build_structure(einsum, arch, [(sl[k].node, sl[k].rank, sl[k].axis) for k in cols], kept)
+        lowest = np.minimum(lowest, evaluate_batch(s, T[:, cols]).energy)
+    return lowest
+
+
+def bound_context(seed):
+    from einloop.mapper import search
+    from einloop.mapper.constraints import Constraints
+    from einloop.mapper.space import dataplacements, slots, spatial_tilings
+
+    einsum, arch = random_problem(random.Random(seed))
+    cons = Constraints()
+    sl = slots(einsum, arch, cons)
+    ctx = search._Context(einsum, arch, cons, sl, dataplacements(einsum, arch, cons), "energy", "2024", 64)
+    return ctx, cons, spatial_tilings(einsum, arch, cons, sl)
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_tiling_bounds_hold_for_every_loop_order(seed):
     """The bound that orders and prunes complete tilings never exceeds the energy of any loop order."""
     from einloop.mapper import search
-    from einloop.mapper.constraints import Constraints
-    from einloop.mapper.space import dataplacements, slots, spatial_tilings, temporal_tilings
+    from einloop.mapper.space import temporal_tilings
 
-    einsum, arch = random_problem(random.Random(1000 + seed))
-    cons = Constraints()
-    sl = slots(einsum, arch, cons)
-    ctx = search._Context(einsum, arch, cons, sl, dataplacements(einsum, arch, cons), "energy", "2024", 64)
-    spatial = spatial_tilings(einsum, arch, cons, sl)
-    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    ctx, cons, spatial = bound_context(1000 + seed)
     checked = 0
     for dp, kept in enumerate(ctx.dps):
-        T = temporal_tilings(einsum, arch, cons, sl, kept, spatial)[:30]
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:30]
         if not len(T):
             continue
         bound = search._tiling_bounds(ctx, dp, T, joint=True)
-        lowest = np.full(len(T), np.inf)
-        per_level = [[k for k, s in enumerate(sl) if s.node == i and s.axis is None] for i in storages]
-        spatial_cols = [k for k, s in enumerate(sl) if s.axis is not None]
-        for perms in itertools.product(*[itertools.permutations(cols) for cols in per_level]):
-            cols = [k for level in perms for k in level]
-            cols = cols[:len(perms[0]) + len(perms[1])] + spatial_cols + cols[len(perms[0]) + len(perms[1]):] \
-                if len(perms) > 2 else cols + spatial_cols
-            s = build_structure(einsum, arch, [(sl[k].node, sl[k].rank, sl[k].axis) for k in cols], kept)
-            lowest = np.minimum(lowest, evaluate_batch(s, T[:, cols]).energy)
+        lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T)
         assert np.all(bound <= lowest * (1 + 1e-9)), (dp, bound - lowest)
         checked += len(T)
+    assert checked > 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_partial_tiling_bounds_hold_for_every_completion(seed):
+    """A partial tiling (levels below L complete, L's first slots chosen, the rest left) is pruned by a
+    bound that must not exceed the energy of any complete tiling extending it, in any loop order. A
+    bound that charges the rest of every rank in the outermost level breaks this: a rank that does not
+    index a tensor saves more inside L than above it."""
+    from einloop.mapper import search
+    from einloop.mapper.space import temporal_tilings
+
+    ctx, cons, spatial = bound_context(3000 + seed)
+    temporal = [k for k, s in enumerate(ctx.slots) if s.axis is None and s.node != ctx.storages[0]]
+    checked = 0
+    for dp, kept in enumerate(ctx.dps):
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:40]
+        if not len(T):
+            continue
+        lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T)
+        for k in temporal:   # the partial tiling right after slot k was grown
+            level = ctx.slots[k].node
+            partial = T.copy()
+            for j, s in enumerate(ctx.slots):
+                if s.axis is None and (s.node < level or (s.node == level and j > k)):
+                    partial[:, j] = 1
+            bound = search._tiling_bounds(ctx, dp, search._complete(ctx, partial), level=level)
+            assert np.all(bound <= lowest * (1 + 1e-9)), (dp, k, np.max(bound / lowest))
+            checked += len(T)
     assert checked > 0
 
 

@@ -29,6 +29,7 @@ from einloop.mapper.constraints import Constraints, check, expand_dataflow, reso
 from einloop.mapper.local import Neighbourhood, loop_structure
 from einloop.mapper.orders import OrderBounds, order_bounds
 from einloop.mapper.space import TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
+from einloop.model.accesses import window_free
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure
 from einloop.model.result import Result
@@ -88,6 +89,7 @@ class _Context:
                                                         and sl.node == self.storages[0])) for r in einsum.ranks}
         self.bound_structures: dict = {}
         self.order_counts: dict = {}
+        self.innermost = max(sl.node for sl in slot_list if sl.axis is None)   # the first level tilings grow
 
     def objective_of(self, energy, cycles):
         return _objective(self.objective, energy, cycles)
@@ -143,10 +145,10 @@ def _run_group(task):
         spatial_rows = spatial_rows[row_bounds <= _limit()]
     if len(spatial_rows) == 0:
         return None, [], 0, 0, 0, 0, n_rows
-    def prune(F):   # past the time limit every partial tiling is dropped (the result says so)
+    def prune(F, level):   # past the time limit every partial tiling is dropped (the result says so)
         if ctx.late():
             return np.zeros(len(F), bool)
-        return _tiling_bounds(ctx, dp, _complete(ctx, F)) <= _limit()
+        return _tiling_bounds(ctx, dp, _complete(ctx, F), level=level) <= _limit()
     try:
         T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows,
                              None if pareto else prune)
@@ -216,10 +218,10 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8) 
     seeds = range(len(ctx.dps)) if len(ctx.dps) <= 16 else \
         [max(range(len(ctx.dps)), key=lambda d: (sum(len(v) for v in ctx.dps[d].values()), -d))]
     for dp in seeds:
-        bound = _tiling_bounds(ctx, dp, _complete(ctx, spatial))
-        rows = spatial[np.lexsort((np.arange(len(spatial)), bound))[:width]]   # the lowest group bounds
+        rank = _tiling_bounds(ctx, dp, _complete(ctx, spatial))   # a ranking (the rest outermost), not a bound
+        rows = spatial[np.lexsort((np.arange(len(spatial)), rank))[:width]]
 
-        def beam(F, dp=dp):
+        def beam(F, level, dp=dp):   # a ranking, not a bound: the rest in the outermost level ranks better
             b = _tiling_bounds(ctx, dp, _complete(ctx, F))
             keep = np.zeros(len(F), bool)
             if not ctx.late() or not points:   # past the time limit: finish the first beam only
@@ -242,30 +244,43 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8) 
     return _Candidate((obj, energy, cycles, dp, factors, orders), energy, cycles, dp, factors, orders)
 
 
-def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False) -> np.ndarray:
+def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, level: int | None = None) -> np.ndarray:
     """A bound on the objective valid for every loop order of each tiling.
 
-    A tensor without halos is charged at its best order (the loops that do not index it innermost at
-    every level: each of its fills is then as rare as it can be, model/reuse.py), a halo tensor as if
-    every word were fetched once.
+    A tensor without sliding windows is charged at its best order (the loops that do not index it
+    innermost at every level: each of its fills is then as rare as it can be, model/reuse.py), a tensor
+    with them as if every word were fetched once.
+
+    ``level``: the rows are partial tilings (``_complete``: what is left of every rank sits in the
+    outermost level) whose levels below ``level`` are complete. A real completion may put the rest of a
+    rank that does not index a tensor anywhere from ``level`` up, so for that tensor it is charged at
+    ``level``, innermost: there it never makes the tensor move (a rank that indexes it multiplies its
+    fetches wherever it goes). The optimistic part holds for any completion: tiles only grow.
 
     ``joint`` (complete tilings only): orders conflict in the outermost level. Its innermost loop
     indexes some tensors, and those save nothing there; so the innermost rank is chosen at its best, and
     for that choice the tensors it indexes are charged at their no-saving order there (their best order
-    elsewhere). Not valid for partial tilings completed in the outermost level: a real completion
-    spreads those loops over levels where different tensors can save."""
+    elsewhere)."""
     if len(T) == 0:
         return np.zeros(0)
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
-    (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols)
+    (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols, level)
     base = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
     extra = {}   # tensor -> (at its best order, with no saving in the outermost level)
     for name, orders in per_tensor.items():
-        extra[name] = [_exact_delta(base, evaluate_batch(s, T[:, c], reuse_rule=ctx.rule, tensors=(name,)), name)
+        X = T
+        if level is not None:   # the rest of every rank that does not index the tensor moves to ``level``
+            X = T.copy()
+            rest = T[:, [ctx.outermost_slot[r] for r in ctx.einsum.ranks]]
+            for j, r in enumerate(ctx.einsum.ranks):
+                if r not in ctx.einsum.tensor(name).ranks:
+                    X[:, ctx.outermost_slot[r]] = 1
+            X = np.concatenate([X, rest], axis=1)
+        extra[name] = [_exact_delta(base, evaluate_batch(s, X[:, c], reuse_rule=ctx.rule, tensors=(name,)), name)
                        for s, c in (orders if joint else orders[:1])]
     charge = sum((pair[0] for pair in extra.values()), np.zeros(len(T)))   # each tensor at its best
     choices = []
-    for r in (ctx.einsum.ranks if joint else ()):
+    for r in (ctx.einsum.ranks if joint and level is None else ()):
         active = T[:, ctx.outermost_slot[r]] > 1
         if active.any():
             value = sum((nosave if r in ctx.einsum.tensor(name).ranks else best
@@ -283,34 +298,42 @@ def _exact_delta(base, exact, tensor: str, mask=slice(None)) -> np.ndarray:
                 if key[1] == tensor), np.zeros(len(base.energy[mask])))
 
 
-def _bound_structures_for(ctx: _Context, dp: int, cols: tuple[int, ...]):
-    """_bound_structures, built once per dataplacement and set of looping slots."""
-    key = (dp, cols)
+def _bound_structures_for(ctx: _Context, dp: int, cols: tuple[int, ...], level: int | None = None):
+    """_bound_structures, built once per dataplacement, set of looping slots and growing level."""
+    key = (dp, cols, level)
     if key not in ctx.bound_structures:
-        ctx.bound_structures[key] = _bound_structures(ctx, dp, cols)
+        ctx.bound_structures[key] = _bound_structures(ctx, dp, cols, level)
     return ctx.bound_structures[key]
 
 
-def _bound_structures(ctx: _Context, dp: int, cols: tuple[int, ...]):
+def _bound_structures(ctx: _Context, dp: int, cols: tuple[int, ...], level: int | None):
     """The loop structures _tiling_bounds evaluates: all loops in slot order (optimistic), and per
-    tensor without halos its best order (loops indexing it outermost at every level) and the same with
-    the loops indexing it innermost in the outermost level."""
+    tensor without sliding windows its best order (loops indexing it outermost at every level) and the
+    same with the loops indexing it innermost in the outermost level. With ``level``, per tensor one
+    more loop per rank not indexing it sits innermost in ``level`` (columns after the slots, in rank
+    order: _tiling_bounds appends what is left of every rank)."""
     kept = ctx.dps[dp]
     loops = [(ctx.slots[k].node, ctx.slots[k].rank, ctx.slots[k].axis) for k in cols]
     base = build_structure(ctx.einsum, ctx.arch, loops, kept), np.array(cols, np.int64)
     outer = ctx.storages[0]
     per_tensor = {}
     for t in ctx.einsum.tensors:
-        if any(len(idx.terms) > 1 for idx in t.indices):
+        if not window_free(ctx.einsum, t):
             continue
+        mine, mine_cols = list(loops), list(cols)
+        if level is not None:
+            for j, r in enumerate(ctx.einsum.ranks):
+                if r not in t.ranks:
+                    mine.append((level, r, None))
+                    mine_cols.append(len(ctx.slots) + j)
         orders = []
-        for flip in (False, True):
+        for flip in ((False,) if level is not None else (False, True)):
             def key(j):
-                node, rank = loops[j][0], loops[j][1]
-                return node, (rank not in t.ranks) != (flip and node == outer)
-            first = sorted(range(len(cols)), key=key)
-            orders.append((build_structure(ctx.einsum, ctx.arch, [loops[j] for j in first], kept),
-                           np.array([cols[j] for j in first], np.int64)))
+                node, rank = mine[j][0], mine[j][1]
+                return node, (rank not in t.ranks) != (flip and node == outer), j >= len(loops)
+            first = sorted(range(len(mine)), key=key)
+            orders.append((build_structure(ctx.einsum, ctx.arch, [mine[j] for j in first], kept),
+                           np.array([mine_cols[j] for j in first], np.int64)))
         per_tensor[t.name] = orders
     return base, per_tensor
 
@@ -543,7 +566,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         if ctx.late():
             stats.proven_optimal = False
             break
-        bound = _tiling_bounds(ctx, dp, _complete(ctx, spatial))
+        bound = _tiling_bounds(ctx, dp, _complete(ctx, spatial), level=ctx.innermost)
         order = np.lexsort((np.arange(len(spatial)), bound))
         for k in range(0, len(order), rows_per_task):
             part = order[k:k + rows_per_task]

@@ -132,9 +132,9 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
 
     Rows are built from the innermost storage level outward, one slot at a time; a partial row whose
     tiles already overflow a buffer at or above the current level is dropped at once (tiles only grow
-    outward). ``prune(F) -> mask``, when
-    given, is called on the partial rows after every slot (factors not yet chosen are 1) and must keep
-    every row some completion of which could still be wanted."""
+    outward). ``prune(F, level) -> mask``, when
+    given, is called on the partial rows after every slot of ``level`` (factors not yet chosen are 1) and
+    must keep every row some completion of which could still be wanted."""
     ranks = list(einsum.ranks)
     outermost = min(s.node for s in slot_list if s.axis is None)
     F = np.array(spatial_rows, np.int64).reshape(-1, len(slot_list)).copy()
@@ -183,7 +183,7 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
                 if j <= node_index:
                     keep(_tiles_fit(einsum, arch.nodes[j], kept, j, E))
             if node_index != outermost and len(F) > n_before and prune is not None:
-                keep(prune(F))
+                keep(prune(F, node_index))
         if len(F) == 0:
             break
     return F

@@ -63,14 +63,19 @@ class Plan:
     window_free: dict[str, bool]   # no coordinate slides over two ranks (see _stationary_fetches)
 
 
+def window_free(einsum, tensor) -> bool:
+    """No coordinate of the tensor slides over two ranks (``p+r`` with both bounds above 1)."""
+    return all(sum(einsum.ranks[r] > 1 for r in idx.ranks) <= 1 for idx in tensor.indices)
+
+
 @lru_cache(maxsize=8192)
 def plan(s: NestStructure) -> Plan:
     temporal = s.loop_axis == TEMPORAL
     compute = len(s.arch.nodes) - 1
-    coef, chains, links, window_free = {}, {}, {}, {}
+    coef, chains, links, free = {}, {}, {}, {}
     for t in s.einsum.tensors:
         c = s.coefficients(t.name)
-        window_free[t.name] = all(sum(s.einsum.ranks[r] > 1 for r in idx.ranks) <= 1 for idx in t.indices)
+        free[t.name] = window_free(s.einsum, t)
         chain = tuple(s.kept[t.name]) + (compute,)
         hops = []
         for p, ch in zip(chain, chain[1:]):
@@ -82,7 +87,7 @@ def plan(s: NestStructure) -> Plan:
             relevant = np.array([bool(np.any(c[:, s.loop_rank[l]])) for l in outer], bool)
             hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant))
         coef[t.name], chains[t.name], links[t.name] = c, chain, tuple(hops)
-    return Plan(coef, chains, links, window_free)
+    return Plan(coef, chains, links, free)
 
 
 def _stationary_fetches(bounds: np.ndarray, relevant: np.ndarray) -> np.ndarray:
