@@ -48,7 +48,7 @@ class SearchStats:
     groups_pruned: int = 0     # groups whose bound exceeded the best: never enumerated
     groups_skipped: int = 0    # groups too large to enumerate in memory (then not proven optimal)
     tilings: int = 0
-    evaluated: int = 0         # complete mappings evaluated exactly
+    evaluated: int = 0         # complete mappings evaluated (exactly, or under the bound rule for order tables)
     pruned: int = 0            # mappings of enumerated groups never evaluated: their bound exceeded the best
     seconds: float = 0.0
     proven_optimal: bool = True
@@ -272,7 +272,7 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, l
         if level is not None:   # the rest of every rank that does not index the tensor moves to ``level``
             X = T.copy()
             rest = T[:, [ctx.outermost_slot[r] for r in ctx.einsum.ranks]]
-            for j, r in enumerate(ctx.einsum.ranks):
+            for r in ctx.einsum.ranks:
                 if r not in ctx.einsum.tensor(name).ranks:
                     X[:, ctx.outermost_slot[r]] = 1
             X = np.concatenate([X, rest], axis=1)
@@ -475,7 +475,7 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
     einsum = ctx.einsum
     (base_s, base_cols), _ = _bound_structures_for(ctx, dp, tuple(range(len(ctx.slots))))
     base = evaluate_batch(base_s, members[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
-    plain = [t for t in einsum.tensors if not any(len(idx.terms) > 1 for idx in t.indices)]
+    plain = [t for t in einsum.tensors if window_free(einsum, t)]
     best_for = {t.name: tuple(tuple(sorted(act, key=lambda r: r not in t.ranks)) for act in per_level) for t in plain}
     n = len(choices)
 
