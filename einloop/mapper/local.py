@@ -64,13 +64,24 @@ def loop_structure(ctx, dp: int, orders, active: np.ndarray | None = None):
     return build_structure(ctx.einsum, ctx.arch, loops, ctx.dps[dp]), np.array(cols, np.int64)
 
 
+def cached_structure(ctx, dp: int, orders, active: np.ndarray | None = None):
+    """loop_structure, cached in ``ctx.structures`` (searches revisit the same structures for many
+    batches of rows)."""
+    key = (dp, orders, None if active is None else active.tobytes())
+    hit = ctx.structures.get(key)
+    if hit is None:
+        if len(ctx.structures) > 20000:
+            ctx.structures.clear()
+        hit = ctx.structures[key] = loop_structure(ctx, dp, orders, active)
+    return hit
+
+
 class Neighbourhood:
     """Structures, menus and constraint checks of one search, cached."""
 
     def __init__(self, ctx):
         self.ctx = ctx
         self.menus = [order_menu(ctx, i) for i in ctx.storages]
-        self.structures: dict = {}
         keys = [tuple(sorted(kept.items())) for kept in ctx.dps]
         index = {k: i for i, k in enumerate(keys)}
         self.dp_neighbours = [[index[k2] for k2 in (_flip(k, t, lv) for t, lv in _choices(ctx)) if k2 in index]
@@ -79,11 +90,7 @@ class Neighbourhood:
                       for a in cols for b in cols if a != b]
 
     def structure(self, dp: int, menu: tuple[int, ...]):
-        key = (dp, menu)
-        if key not in self.structures:
-            orders = tuple(self.menus[j][m] for j, m in enumerate(menu))
-            self.structures[key] = loop_structure(self.ctx, dp, orders)
-        return self.structures[key]
+        return cached_structure(self.ctx, dp, tuple(self.menus[j][m] for j, m in enumerate(menu)))
 
     def allowed(self, F: np.ndarray) -> np.ndarray:
         """Rows that respect the factor, max-factor and utilization constraints (capacity and mesh

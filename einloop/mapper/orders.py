@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from einloop.mapper.local import loop_structure
+from einloop.mapper.local import cached_structure
 from einloop.mapper.space import level_orders
 from einloop.model.evaluate import evaluate_batch
 from einloop.model.reuse import BOUND_RULE
@@ -31,18 +31,13 @@ class LevelTable:
     menus: list[tuple[tuple[str, ...], ...]]
     deltas: list[np.ndarray]                # per group [rows, orders]
 
-    def delta(self, rows: np.ndarray) -> np.ndarray:
-        """[len(rows), orders] for rows of one group."""
-        return self.deltas[self.group[rows[0]]][self.position[rows]]
-
-    def best(self) -> tuple[np.ndarray, np.ndarray]:
+    def __post_init__(self):
         """Per row the lowest change and the index of the (first) order reaching it."""
-        low, arg = np.zeros(len(self.group)), np.zeros(len(self.group), np.int64)
+        self.low, self.arg = np.zeros(len(self.group)), np.zeros(len(self.group), np.int64)
         for g, d in enumerate(self.deltas):
             rows = np.nonzero(self.group == g)[0]
-            arg[rows] = np.argmin(d, axis=1)
-            low[rows] = d[np.arange(len(rows)), arg[rows]]
-        return low, arg
+            self.arg[rows] = np.argmin(d, axis=1)
+            self.low[rows] = d[np.arange(len(rows)), self.arg[rows]]
 
 
 @dataclass
@@ -57,7 +52,7 @@ class OrderBounds:
 
     def best_choice(self) -> np.ndarray:
         """[B, levels] index of each level's best order."""
-        return np.stack([t.best()[1] for t in self.tables], axis=1)
+        return np.stack([t.arg for t in self.tables], axis=1)
 
 
 def reference_orders(ctx) -> tuple[tuple[str, ...], ...]:
@@ -79,7 +74,7 @@ def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
     """Per complete tiling the lowest energy over all loop orders under "slide" (plus compute and a
     leakage bound from ``optimistic``, the order-free evaluation), and every level's table."""
     ref_orders = reference_orders(ctx)
-    s, cols = loop_structure(ctx, dp, ref_orders)
+    s, cols = cached_structure(ctx, dp, ref_orders)
     ref_costs = evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE)
     ref = _dynamic(ref_costs)
     base = ref + optimistic.energy - _dynamic(optimistic)
@@ -102,21 +97,12 @@ def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
             if len(menu) > 1 and affected:   # a single canonical order is equivalent to the reference
                 evaluations += len(rows) * len(menu)
                 for m, order in enumerate(menu):
-                    s, cols = _structure(ctx, dp, j, order, ref_orders)
+                    s, cols = cached_structure(ctx, dp, ref_orders[:j] + (order,) + ref_orders[j + 1:])
                     c = evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE, tensors=affected)
                     d[:, m] = _dynamic(c) - ref_affected[rows]
             menus.append(menu)
             deltas.append(d)
         tables.append(LevelTable(group, position, menus, deltas))
-    bound = base + sum((t.best()[0] for t in tables), np.zeros(len(T)))
+    bound = base + sum((t.low for t in tables), np.zeros(len(T)))
     return OrderBounds(bound, base, tables, evaluations)
 
-
-def _structure(ctx, dp: int, level: int, order: tuple[str, ...], ref_orders):
-    """All slots in reference order except one level's, which loops over ``order`` only (cached)."""
-    key = ("level", dp, level, order)
-    hit = ctx.structures.get(key)
-    if hit is None:
-        orders = ref_orders[:level] + (order,) + ref_orders[level + 1:]
-        hit = ctx.structures[key] = loop_structure(ctx, dp, orders)
-    return hit

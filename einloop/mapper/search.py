@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
-from einloop.mapper.local import Neighbourhood, loop_structure
+from einloop.mapper.local import Neighbourhood, cached_structure
 from einloop.mapper.orders import OrderBounds, order_bounds
 from einloop.mapper.space import TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
 from einloop.model.accesses import window_free
@@ -66,12 +66,18 @@ class MapResult:
 
 @dataclass
 class _Candidate:
-    key: tuple                 # (objective, energy, cycles, dataplacement, factors..., order index)
+    key: tuple                 # (objective, energy, cycles, dataplacement, factors, orders): ties broken by it
     energy: float
     cycles: float
     dp: int
     factors: tuple[int, ...]
     orders: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, objective: float, energy: float, cycles: float, dp: int, row, orders) -> _Candidate:
+        factors = tuple(int(x) for x in row)
+        return cls((float(objective), float(energy), float(cycles), dp, factors, orders), float(energy),
+                   float(cycles), dp, factors, orders)
 
 
 class _Context:
@@ -109,18 +115,6 @@ def _init(ctx, best):
 
 def _objective(name: str, energy, cycles):
     return {"energy": energy, "cycles": cycles, "edp": energy * cycles, "pareto": energy}[name]
-
-
-def _structure_for(ctx: _Context, dp: int, active: np.ndarray, orders):
-    """The loop structure of one pattern of active slots and one order per storage level (cached:
-    the bounds revisit the same structures for many row subsets)."""
-    key = (dp, active.tobytes(), orders)
-    hit = ctx.structures.get(key)
-    if hit is None:
-        if len(ctx.structures) > 20000:
-            ctx.structures.clear()
-        hit = ctx.structures[key] = loop_structure(ctx, dp, orders, active)
-    return hit
 
 
 def _level_active(ctx: _Context, active: np.ndarray) -> list[tuple[str, ...]]:
@@ -240,8 +234,7 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8) 
     if best is None or not np.isfinite(best[0]):
         return None
     obj, energy, cycles, dp, menu, row = best
-    factors, orders = tuple(int(x) for x in row), hood.orders(menu, row)
-    return _Candidate((obj, energy, cycles, dp, factors, orders), energy, cycles, dp, factors, orders)
+    return _Candidate.of(obj, energy, cycles, dp, row, hood.orders(menu, row))
 
 
 def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, level: int | None = None) -> np.ndarray:
@@ -367,7 +360,7 @@ def _run_chunk(task, per_row):
             combos = _pruned_combos(ctx, dp, active, members, per_level, choices, lambda: best)
         for combo, rows_mask in combos:
             rows_here = members if rows_mask is None else members[rows_mask]
-            s, cols = _structure_for(ctx, dp, active, combo)
+            s, cols = cached_structure(ctx, dp, combo, active)
             c = evaluate_batch(s, rows_here[:, cols], reuse_rule=ctx.rule)
             evaluated += len(rows_here)
             obj = _objective(ctx.objective, c.energy, c.cycles)
@@ -382,14 +375,9 @@ def _run_chunk(task, per_row):
             if not np.isfinite(obj[j]):
                 continue
             for j in np.nonzero(obj == obj[j])[0]:
-                cand = _Candidate((float(obj[j]), float(c.energy[j]), float(c.cycles[j]), dp,
-                                   tuple(int(x) for x in rows_here[j]), combo), float(c.energy[j]),
-                                  float(c.cycles[j]), dp, tuple(int(x) for x in rows_here[j]), combo)
+                cand = _Candidate.of(obj[j], c.energy[j], c.cycles[j], dp, rows_here[j], combo)
                 if best is None or cand.key < best.key:
-                    best = cand
-            if _BEST is not None and best is not None and best.key[0] < _BEST.value:
-                with _BEST.get_lock():
-                    _BEST.value = min(_BEST.value, best.key[0])
+                    best = _share(cand)
     return best, front, evaluated, pruned
 
 
@@ -421,7 +409,10 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
     for idx in walk:   # a sliding window paid a stride change: try the other orders
         if ctx.late() or bound[idx] > _limit(best):
             continue
+        first = ob.orders(idx, tuple(choice[idx]))   # evaluated above
         for orders in _walk_orders(ob, idx, lambda: _limit(best)):
+            if orders == first:
+                continue
             cand = _exact(ctx, dp, T[idx], orders)
             evaluated += 1
             if cand is not None and (best is None or cand.key < best.key):
@@ -431,14 +422,11 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
 
 def _exact(ctx: _Context, dp: int, row: np.ndarray, orders) -> _Candidate | None:
     """One complete mapping evaluated by the model (None if invalid)."""
-    s, cols = _structure_for(ctx, dp, np.ones(len(ctx.slots), bool), orders)
+    s, cols = cached_structure(ctx, dp, orders)
     c = evaluate_batch(s, row[None, cols], reuse_rule=ctx.rule)
     if not c.valid[0]:
         return None
-    energy, cycles = float(c.energy[0]), float(c.cycles[0])
-    factors = tuple(int(x) for x in row)
-    return _Candidate((ctx.objective_of(energy, cycles), energy, cycles, dp, factors, orders), energy, cycles, dp,
-                      factors, orders)
+    return _Candidate.of(ctx.objective_of(c.energy[0], c.cycles[0]), c.energy[0], c.cycles[0], dp, row, orders)
 
 
 def _share(cand: _Candidate) -> _Candidate:
@@ -484,7 +472,7 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
         energy = base.energy[mask].copy()
         for t in plain:
             combo = tuple(chosen.get(j, best_for[t.name][j]) for j in range(n))
-            s, cols = _structure_for(ctx, dp, active, combo)
+            s, cols = cached_structure(ctx, dp, combo, active)
             energy += _exact_delta(base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule, tensors=(t.name,)),
                                    t.name, mask)
         return _objective(ctx.objective, energy, base.cycles[mask])

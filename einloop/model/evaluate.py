@@ -1,7 +1,6 @@
 """evaluate(einsum, arch, mapping) -> Result: the whole model for one mapping."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from einloop.model.accesses import count_accesses
