@@ -59,25 +59,38 @@ def reference_orders(ctx) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(sl.rank for sl in ctx.slots if sl.node == i and sl.axis is None) for i in ctx.storages)
 
 
-def _dynamic(costs, tensors=None) -> np.ndarray:
-    return sum((v for (_, t), v in costs.tensor_energy.items() if tensors is None or t in tensors),
-               np.zeros(len(costs.energy)))
+def links(ctx, dp: int) -> list[tuple[int, int, str]]:
+    """Every (parent, child, tensor) hop of a dataplacement; the compute unit is the last child."""
+    compute = len(ctx.arch.nodes) - 1
+    out = []
+    for t, levels in ctx.dps[dp].items():
+        chain = tuple(levels) + (compute,)
+        out += [(p, c, t) for p, c in zip(chain, chain[1:])]
+    return out
 
 
-def _ordered_below(ctx, dp: int, node: int) -> tuple[str, ...]:
-    """Tensors a level's loop order can affect: those kept by a storage level below it (a compute
-    unit's operands are fetched every cycle whatever the order)."""
-    return tuple(t for t, levels in ctx.dps[dp].items() if any(i > node for i in levels))
+def link_energy(costs, hops) -> np.ndarray:
+    """Dynamic energy of some hops: the parent's reads and updates, the child's fills. Summed over every
+    hop of a dataplacement it is the whole dynamic energy."""
+    total = np.zeros(len(costs.energy))
+    for p, c, t in hops:
+        for key in ((p, t, "read"), (p, t, "update"), (c, t, "fill")):
+            if key in costs.action_energy:
+                total = total + costs.action_energy[key]
+    return total
 
 
-def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
+def order_bounds(ctx, dp: int, T: np.ndarray, optimistic, hops=None) -> OrderBounds:
     """Per complete tiling the lowest energy over all loop orders under "slide" (plus compute and a
-    leakage bound from ``optimistic``, the order-free evaluation), and every level's table."""
+    leakage bound from ``optimistic``, the order-free evaluation), and every level's table.
+
+    ``hops``: only these are charged under "slide", the others at their optimistic counts (a partial
+    tiling whose other hops are not decided yet, see search._outer_bounds)."""
+    hops = links(ctx, dp) if hops is None else hops
     ref_orders = reference_orders(ctx)
     s, cols = cached_structure(ctx, dp, ref_orders)
-    ref_costs = evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE)
-    ref = _dynamic(ref_costs)
-    base = ref + optimistic.energy - _dynamic(optimistic)
+    ref_costs = evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE, tensors=tuple({t for _, _, t in hops}))
+    base = link_energy(ref_costs, hops) + optimistic.energy - link_energy(optimistic, hops)
     tables, evaluations = [], len(T)
     for j, i in enumerate(ctx.storages):
         level_slots = [k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]
@@ -86,8 +99,9 @@ def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
         position = np.zeros(len(T), np.int64)
         menus, deltas = [], []
         permutation = ctx.cons.at(ctx.arch.nodes[i].name).permutation
-        affected = _ordered_below(ctx, dp, i)
-        ref_affected = _dynamic(ref_costs, affected)
+        affected = [h for h in hops if h[1] > i and h[1] != len(ctx.arch.nodes) - 1]   # its order moves these
+        ref_affected = link_energy(ref_costs, affected)
+        tensors = tuple({t for _, _, t in affected})
         for g, on in enumerate(patterns):
             rows = np.nonzero(group == g)[0]
             position[rows] = np.arange(len(rows))
@@ -98,8 +112,8 @@ def order_bounds(ctx, dp: int, T: np.ndarray, optimistic) -> OrderBounds:
                 evaluations += len(rows) * len(menu)
                 for m, order in enumerate(menu):
                     s, cols = cached_structure(ctx, dp, ref_orders[:j] + (order,) + ref_orders[j + 1:])
-                    c = evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE, tensors=affected)
-                    d[:, m] = _dynamic(c) - ref_affected[rows]
+                    c = evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE, tensors=tensors)
+                    d[:, m] = link_energy(c, affected) - ref_affected[rows]
             menus.append(menu)
             deltas.append(d)
         tables.append(LevelTable(group, position, menus, deltas))

@@ -27,8 +27,9 @@ import numpy as np
 
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
 from einloop.mapper.local import Neighbourhood, cached_structure
-from einloop.mapper.orders import OrderBounds, order_bounds
-from einloop.mapper.space import TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings, temporal_tilings
+from einloop.mapper.orders import OrderBounds, link_energy, links, order_bounds
+from einloop.mapper.space import (TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings,
+                                  temporal_tilings, tilings_outer_first)
 from einloop.model.accesses import window_free
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure
@@ -96,6 +97,8 @@ class _Context:
         self.bound_structures: dict = {}
         self.order_counts: dict = {}
         self.innermost = max(sl.node for sl in slot_list if sl.axis is None)   # the first level tilings grow
+        self.last_slot = {r: max(k for k, sl in enumerate(slot_list) if sl.rank == r and sl.axis is None)
+                          for r in einsum.ranks}
 
     def objective_of(self, energy, cycles):
         return _objective(self.objective, energy, cycles)
@@ -142,10 +145,10 @@ def _run_group(task):
     def prune(F, level):   # past the time limit every partial tiling is dropped (the result says so)
         if ctx.late():
             return np.zeros(len(F), bool)
-        return _tiling_bounds(ctx, dp, _complete(ctx, F), level=level) <= _limit()
+        return _outer_bounds(ctx, dp, F, level) <= _limit()
     try:
-        T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows,
-                             None if pareto else prune)
+        T = tilings_outer_first(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows,
+                                None if pareto else prune)
     except TooManyTilings:   # skipped: the result can no longer be called optimal
         return None, [], 0, 0, 0, 0, None
     out = _evaluate_tilings(ctx, dp, T)
@@ -189,6 +192,35 @@ def _count_orders(ctx: _Context, node: int, active: tuple[str, ...]) -> int:
     if key not in ctx.order_counts:
         ctx.order_counts[key] = count_orders(ctx.einsum, active, ctx.cons.at(ctx.arch.nodes[node].name).permutation)
     return ctx.order_counts[key]
+
+
+def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarray:
+    """A bound for tilings complete from the outermost level down to ``level`` (tilings_outer_first),
+    valid for every way of splitting the rest below and every loop order. A hop into a level at most one
+    below ``level`` is decided: the child's tile is what is left (times the spatial factors inside it)
+    and every loop outside it is chosen, so it is charged at its lowest over the orders of the levels
+    above (orders.py). The other hops get their optimistic counts, which no split can beat."""
+    T = F.copy()
+    for r, bound in ctx.einsum.ranks.items():   # the rest in each rank's innermost slot: a completion
+        T[:, ctx.last_slot[r]] *= bound // np.prod(F[:, ctx.rank_slots[r]], axis=1)
+    below = [i for i in ctx.storages if i > level]
+    decided = [h for h in links(ctx, dp) if h[1] <= below[0]]
+    cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
+    (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols)
+    optimistic = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
+    energy = optimistic.energy.copy()   # first each tensor at its own best order: cheap, prunes most rows
+    for t, ((s, cols), *_) in per_tensor.items():
+        mine = [h for h in decided if h[2] == t]
+        if mine:
+            exact = evaluate_batch(s, T[:, cols], reuse_rule=ctx.rule, tensors=(t,))
+            energy += link_energy(exact, mine) - link_energy(optimistic, mine)
+    bound = _objective(ctx.objective, energy, optimistic.cycles)
+    close = bound <= _limit()
+    if close.any():   # then one order per level for all tensors together
+        sub = evaluate_batch(base_s, T[close][:, base_cols], reuse_rule=ctx.rule, optimistic=True)
+        ob = order_bounds(ctx, dp, T[close], sub, decided)
+        bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, sub.cycles))
+    return bound
 
 
 def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:

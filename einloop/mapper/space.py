@@ -189,6 +189,78 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
     return F
 
 
+def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot],
+                        kept: dict[str, tuple[int, ...]], spatial_rows: np.ndarray, prune=None) -> np.ndarray:
+    """temporal_tilings built from the outermost storage level inward: when a level starts, every level
+    above it is complete, so its tile (what is left of every rank, times the spatial factors inside it)
+    is known and checked against its capacity, and everything that moves into it is decided. Each
+    rank's innermost temporal slot takes what is left of it. ``prune(F, level)`` is called on the rows
+    when ``level`` is complete (the factors of the levels below are 1)."""
+    F = np.array(spatial_rows, np.int64).reshape(-1, len(slot_list)).copy()
+    temporal = [k for k, sl in enumerate(slot_list) if sl.axis is None]
+    last = {r: max(k for k in temporal if slot_list[k].rank == r) for r in einsum.ranks}
+    left = {r: einsum.ranks[r] // np.prod(F[:, [k for k, sl in enumerate(slot_list) if sl.rank == r and sl.axis]],
+                                          axis=1) for r in einsum.ranks}
+    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    idle = _idle_levels(einsum, arch, cons, slot_list, kept)
+    for i in storages:
+        node, c = arch.nodes[i], cons.at(arch.nodes[i].name)
+        if node.size is not None:   # its tile: what is left, times the spatial factors inside it
+            inside = {r: left[r] * np.prod(F[:, [k for k, sl in enumerate(slot_list)
+                                                 if sl.rank == r and sl.axis and sl.node > i]], axis=1)
+                      for r in einsum.ranks}
+            ok = _tiles_fit(einsum, node, kept, i, inside)
+            F, left = F[ok], {r: v[ok] for r, v in left.items()}
+        for k in [k for k in temporal if slot_list[k].node == i]:
+            r = slot_list[k].rank
+            if i in idle:   # its loops would be the level above's innermost ones: they go there
+                ok = left[r] == 1 if k == last[r] else np.ones(len(F), bool)
+            elif k == last[r]:
+                F[:, k] = left[r]
+                ok = np.ones(len(F), bool)
+                if r in c.factors:
+                    ok &= F[:, k] == c.factors[r]
+                if r in c.max_factors:
+                    ok &= F[:, k] <= c.max_factors[r]
+            else:
+                options = np.array([d for d in divisors(einsum.ranks[r]) if d <= c.max_factors.get(r, d)
+                                    and (r not in c.factors or d == c.factors[r])], np.int64)
+                fits = (left[r][:, None] % options[None, :]) == 0
+                if fits.sum() > MAX_ROWS:
+                    raise TooManyTilings(f"more than {MAX_ROWS:,} partial tilings")
+                rows, cols = np.nonzero(fits)
+                F, left = F[rows], {q: v[rows] for q, v in left.items()}
+                F[:, k] = options[cols]
+                ok = np.ones(len(F), bool)
+            left[r] = left[r] // F[:, k]
+            F, left = F[ok], {q: v[ok] for q, v in left.items()}
+        if prune is not None and i != storages[-1] and len(F):
+            ok = prune(F, i)
+            F, left = F[ok], {q: v[ok] for q, v in left.items()}
+    return F
+
+
+def _idle_levels(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot],
+                 kept: dict[str, tuple[int, ...]]) -> set[int]:
+    """Storage levels keeping no tensor whose loops may as well be the innermost loops of the storage
+    level above (no fanout between, no factor or order limits on either, every rank allowed there): the
+    same nest, so the same counts and cycles. Their factors stay 1, which removes copies of mappings."""
+    storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
+    out = set()
+    for parent, i in zip(storages, storages[1:]):
+        if any(i in levels for levels in kept.values()):
+            continue
+        if any(isinstance(arch.nodes[j], Fanout) for j in range(parent + 1, i)):
+            continue
+        a, b = cons.at(arch.nodes[parent].name), cons.at(arch.nodes[i].name)
+        if a.factors or a.max_factors or a.permutation or b.factors or b.max_factors or b.permutation:
+            continue
+        ranks_here = {sl.rank for sl in slot_list if sl.node == i and sl.axis is None}
+        if ranks_here <= {sl.rank for sl in slot_list if sl.node == parent and sl.axis is None}:
+            out.add(i)
+    return out
+
+
 MAX_ROWS = 4_000_000
 
 
