@@ -212,7 +212,7 @@ def test_per_level_order_minimum_is_the_minimum_over_all_orders(seed):
             continue
         (bs, bc), _ = search._bound_structures_for(ctx, dp, tuple(range(len(sl))))
         optimistic = evaluate_batch(bs, T[:, bc], optimistic=True)
-        ob = order_bounds(ctx, dp, T, optimistic)
+        ob = order_bounds(ctx, dp, T, optimistic.energy - sum(optimistic.tensor_energy.values()))
         lowest, lowest_dynamic = np.full(len(T), np.inf), np.full(len(T), np.inf)
         for perms in itertools.product(*[itertools.permutations(cols) for cols in per_level]):
             cols = [k for level in perms for k in level]

@@ -80,17 +80,16 @@ def link_energy(costs, hops) -> np.ndarray:
     return total
 
 
-def order_bounds(ctx, dp: int, T: np.ndarray, optimistic, hops=None) -> OrderBounds:
-    """Per complete tiling the lowest energy over all loop orders under "slide" (plus compute and a
-    leakage bound from ``optimistic``, the order-free evaluation), and every level's table.
-
-    ``hops``: only these are charged under "slide", the others at their optimistic counts (a partial
-    tiling whose other hops are not decided yet, see search._outer_bounds)."""
+def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> OrderBounds:
+    """Per complete tiling the lowest energy of ``hops`` (default: all) over all loop orders under
+    "slide", plus ``rest`` [B]: everything else (compute, a leakage bound, the other hops' optimistic
+    energy when a partial tiling has not decided them, see search._outer_bounds), and every level's
+    table."""
     hops = links(ctx, dp) if hops is None else hops
     ref_orders = reference_orders(ctx)
     s, cols = cached_structure(ctx, dp, ref_orders)
     ref_costs = evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE, tensors=tuple({t for _, _, t in hops}))
-    base = link_energy(ref_costs, hops) + optimistic.energy - link_energy(optimistic, hops)
+    base = link_energy(ref_costs, hops) + rest
     tables, evaluations = [], len(T)
     for j, i in enumerate(ctx.storages):
         level_slots = [k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]

@@ -208,6 +208,7 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarr
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
     (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols)
     optimistic = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
+    rest = optimistic.energy - link_energy(optimistic, decided)
     energy = optimistic.energy.copy()   # first each tensor at its own best order: cheap, prunes most rows
     for t, ((s, cols), *_) in per_tensor.items():
         mine = [h for h in decided if h[2] == t]
@@ -217,9 +218,8 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarr
     bound = _objective(ctx.objective, energy, optimistic.cycles)
     close = bound <= _limit()
     if close.any():   # then one order per level for all tensors together
-        sub = evaluate_batch(base_s, T[close][:, base_cols], reuse_rule=ctx.rule, optimistic=True)
-        ob = order_bounds(ctx, dp, T[close], sub, decided)
-        bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, sub.cycles))
+        ob = order_bounds(ctx, dp, T[close], rest[close], decided)
+        bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, optimistic.cycles[close]))
     return bound
 
 
@@ -422,7 +422,7 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
         return None, 0
     (base_s, base_cols), _ = _bound_structures_for(ctx, dp, tuple(range(len(ctx.slots))))
     optimistic = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
-    ob = order_bounds(ctx, dp, T, optimistic)
+    ob = order_bounds(ctx, dp, T, optimistic.energy - link_energy(optimistic, links(ctx, dp)))
     evaluated = ob.evaluations
     bound = np.where(optimistic.valid, np.maximum(ob.bound, bounds), np.inf)
     choice = ob.best_choice()
