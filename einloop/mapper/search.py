@@ -50,7 +50,7 @@ class SearchStats:
     groups_skipped: int = 0    # groups too large to enumerate in memory (then not proven optimal)
     tilings: int = 0
     evaluated: int = 0         # complete mappings evaluated (exactly, or under the bound rule for order tables)
-    pruned: int = 0            # mappings of enumerated groups never evaluated: their bound exceeded the best
+    pruned: int = 0            # (tiling, order) pairs of enumerated groups never evaluated exactly: bound above the best
     seconds: float = 0.0
     proven_optimal: bool = True
 
@@ -372,8 +372,8 @@ def _run_chunk(task, per_row):
     rows, bounds = rows[keep], bounds[keep]
     pruned = int(per_row[~keep].sum())
     if ctx.objective == "energy":
-        best, evaluated = _best_orders(ctx, dp, rows, bounds)
-        return best, [], evaluated, pruned + int(per_row[keep].sum()) - evaluated
+        best, tables, exact = _best_orders(ctx, dp, rows, bounds)
+        return best, [], tables + exact, pruned + max(int(per_row[keep].sum()) - exact, 0)
     best: _Candidate | None = None
     front: list[_Candidate] = []
     evaluated = 0
@@ -410,20 +410,21 @@ def _run_chunk(task, per_row):
                 cand = _Candidate.of(obj[j], c.energy[j], c.cycles[j], dp, rows_here[j], combo)
                 if best is None or cand.key < best.key:
                     best = _share(cand)
-    return best, front, evaluated, pruned
+    return best, front, evaluated, pruned + max(int(per_row[keep].sum()) - evaluated, 0)
 
 
 def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
     """The lowest-energy loop orders of complete tilings (orders.py): per-level minima give a bound
     reached whenever no sliding window pays a stride change; tilings are visited in bound order, the
     orders reaching the bound evaluated exactly, and only when those cost more are the combinations of
-    orders walked, each pruned by the same per-level tables. Returns (best, mappings evaluated)."""
+    orders walked, each pruned by the same per-level tables. Returns (best, mappings evaluated for the
+    tables, mappings evaluated exactly)."""
     if len(T) == 0:
-        return None, 0
+        return None, 0, 0
     (base_s, base_cols), _ = _bound_structures_for(ctx, dp, tuple(range(len(ctx.slots))))
     optimistic = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
     ob = order_bounds(ctx, dp, T, optimistic.energy - link_energy(optimistic, links(ctx, dp)))
-    evaluated = ob.evaluations
+    evaluated = 0
     bound = np.where(optimistic.valid, np.maximum(ob.bound, bounds), np.inf)
     choice = ob.best_choice()
     best: _Candidate | None = None
@@ -449,7 +450,7 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
             evaluated += 1
             if cand is not None and (best is None or cand.key < best.key):
                 best = _share(cand)
-    return best, evaluated
+    return best, ob.evaluations, evaluated
 
 
 def _exact(ctx: _Context, dp: int, row: np.ndarray, orders) -> _Candidate | None:
@@ -666,7 +667,6 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             bar.close()
     if ctx.late():   # some group may have stopped early
         stats.proven_optimal = False
-    stats.pruned = max(stats.mapspace - stats.evaluated, 0)   # in the enumerated groups; whole groups apart
     stats.seconds = time.perf_counter() - start
     if objective == "pareto":
         pareto = [(m, evaluate(einsum, arch, m, reuse_rule=reuse_rule)) for m in (_mapping(ctx, c) for c in front)]
