@@ -1,0 +1,209 @@
+"""Bounds for the hops a partial tiling has not decided yet, from the ways the rest can still be split.
+
+When tilings are built outermost level first (space.tilings_outer_first) and every level down to
+``level`` is complete, what is left of every rank must be split over the temporal slots of the levels
+below. Inside a PE those levels are tiny, so the splits that fit every buffer are few: they are listed
+once per (dataplacement, spatial factors, what is left), and a partial tiling with none is dropped.
+
+For a tensor without sliding windows, a hop into a level ``c`` fetches every word the child instance
+uses ``M`` times, ``M`` being the product of the loops not indexing the tensor that sit outside the
+innermost loop indexing it (model/accesses.py: _stationary_fetches). Split into what is decided and
+what a split of the rest adds, the lowest ``M`` over every loop order is
+
+* if the split loops the tensor's ranks somewhere between ``level`` and ``c``: every loop not indexing
+  it in the complete levels, times those of the split's levels above the innermost one that indexes it;
+* otherwise: the loops not indexing it in the complete levels above the innermost complete level that
+  indexes it (search._refetch_floor).
+
+The hops' energies are affine in ``M`` (the output's first-write elision subtracts a constant), so the
+bound of a partial tiling is the lowest, over the splits, of the sum of its hops' energies at those
+``M``: one numpy array per (spatial factors, what is left).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from einloop.model.accesses import NestCounts, window_free
+from einloop.model.costs import BatchCosts
+from einloop.model.nest import NestStructure
+from einloop.spec.arch import Storage
+
+MAX_SPLITS = 200_000   # more splits than this below one level: fall back to the refetch floor
+CELLS = 2_000_000      # (partial tiling, split) pairs evaluated at once
+
+
+@lru_cache(maxsize=4096)
+def _splits(n: int, slots: int) -> tuple[tuple[int, ...], ...]:
+    """Every way of choosing ``slots`` factors whose product divides n."""
+    if slots == 0:
+        return ((),)
+    return tuple((d,) + rest for d in range(1, n + 1) if n % d == 0 for rest in _splits(n // d, slots - 1))
+
+
+def _tile_words(ctx, dp: int, node_index: int, full: np.ndarray) -> np.ndarray:
+    """Words the kept tiles of one level take, for [W, slots] factors (the rest of the nest unit)."""
+    node = ctx.arch.nodes[node_index]
+    ext = {r: np.prod(full[:, [k for k in ctx.rank_slots[r] if ctx.slots[k].node >= node_index and
+                               (ctx.slots[k].axis is None or ctx.slots[k].node > node_index)]], axis=1)
+           for r in ctx.einsum.ranks}
+    words = np.zeros(len(full))
+    for t in ctx.einsum.tensors:
+        if node_index in ctx.dps[dp][t.name]:
+            size = 1
+            for idx in t.indices:
+                size = size * (sum(abs(c) * (ext[r] - 1) for r, c in idx.terms) + 1)
+            words = words + size * (t.bits / node.datawidth)
+    return words
+
+
+def _hops(ctx, dp: int, below: int) -> list[tuple[int, int, str]]:
+    """The hops of tensors without sliding windows into storage levels under ``below``."""
+    compute = len(ctx.arch.nodes) - 1
+    return [(p, c, t) for t, levels in ctx.dps[dp].items() if window_free(ctx.einsum, ctx.einsum.tensor(t))
+            for p, c in zip(levels, levels[1:]) if c > below and c != compute]
+
+
+def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
+    """What the splits of the levels under ``below`` (the first incomplete level, which takes what is
+    left over them) can do, among those that fit their buffers: ([W, ranks] product of each rank's
+    factors there, [W, hops] whether they loop a rank of the hop's tensor above the hop's child,
+    [W, hops] the product of the loops not indexing it above the innermost such level). Splits with
+    the same products that are no better for any hop are dropped. None when there are more than
+    MAX_SPLITS. Cached per search."""
+    key = (dp, below, spatial)
+    if key in ctx.splits:
+        return ctx.splits[key]
+    slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node > below]
+    sized = [j for j, n in enumerate(ctx.arch.nodes) if j > below and isinstance(n, Storage) and n.size is not None
+             and any(j in levels for levels in ctx.dps[dp].values())]
+    full = np.ones((1, len(ctx.slots)), np.int64)
+    full[0] = spatial
+    full[0, slots] = 1
+    for r, bound in ctx.einsum.ranks.items():   # rank by rank; tiles only grow, so overflows go at once
+        mine = [k for k in slots if ctx.slots[k].rank == r]
+        spatial_r = int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]))
+        listed = _splits(bound // spatial_r, len(mine))
+        options = np.array(listed, np.int64).reshape(len(listed), len(mine))
+        if len(full) * len(options) > MAX_SPLITS:
+            ctx.splits[key] = None
+            return None
+        full = np.repeat(full, len(options), axis=0)
+        full[:, mine] = np.tile(options, (len(full) // len(options), 1))
+        for j in sized:
+            full = full[_tile_words(ctx, dp, j, full) <= ctx.arch.nodes[j].effective_size]
+    per_rank = np.stack([np.prod(full[:, ctx.rank_slots[r]][:, [ctx.slots[k].axis is None and ctx.slots[k].node > below
+                                                               for k in ctx.rank_slots[r]]], axis=1)
+                         for r in ctx.einsum.ranks], axis=1)
+    hops = _hops(ctx, dp, below)
+    rel = np.zeros((len(full), len(hops)), bool)
+    inner = np.ones((len(full), len(hops)), np.int64)
+    for h, (_, c, t) in enumerate(hops):
+        ranks = ctx.einsum.tensor(t).ranks
+        for node in sorted({ctx.slots[k].node for k in slots if ctx.slots[k].node < c}, reverse=True):
+            on = np.prod(full[:, [k for k in slots if ctx.slots[k].node == node and ctx.slots[k].rank in ranks]], axis=1)
+            off = np.prod(full[:, [k for k in slots if ctx.slots[k].node == node and ctx.slots[k].rank not in ranks]],
+                          axis=1)
+            inner[:, h] = np.where(rel[:, h], inner[:, h] * off, inner[:, h])
+            rel[:, h] |= on > 1
+    badness = np.where(rel, inner, 0)   # per hop: no loop of its tensor above the child beats any
+    keep = _least(per_rank, badness)
+    if len(ctx.splits) > 20_000:
+        ctx.splits.clear()
+    ctx.splits[key] = out = (per_rank[keep], rel[keep], inner[keep])
+    return out
+
+
+def _least(per_rank: np.ndarray, badness: np.ndarray) -> np.ndarray:
+    """Indices of the splits not dominated by another with the same per-rank products: one per
+    distinct least badness vector."""
+    rows = np.unique(np.concatenate([per_rank, badness], axis=1), axis=0, return_index=True)[1]
+    groups: dict[bytes, list[int]] = {}
+    for i in rows:
+        groups.setdefault(per_rank[i].tobytes(), []).append(int(i))
+    keep = []
+    for members in groups.values():
+        b = badness[members]
+        for j, i in enumerate(members):
+            if not np.any(np.all(b <= b[j], axis=1) & np.any(b < b[j], axis=1)):
+                keep.append(i)
+    return np.array(sorted(keep), np.int64)
+
+
+def _linear_energy(s: NestStructure, nc: NestCounts, bc: BatchCosts, hop, is_output: bool):
+    """A hop's energy at refetch factor 1 (exact, vector accesses rounded up) and its affine lower
+    bound ``a + (M - 1) * slope`` (rounding dropped) for refetch factor ``M``."""
+    p, c, t = hop
+    exact = np.zeros(len(nc.temporal_iterations))
+    for key in ((p, t, "read"), (p, t, "update"), (c, t, "fill")):
+        if key in bc.action_energy:
+            exact = exact + bc.action_energy[key]
+
+    def per_word(node_index, action):
+        node = s.arch.nodes[node_index]
+        e = getattr(node.energy, action)
+        return e * s.einsum.tensor(t).bits / node.datawidth / node.block_size * nc.instances[:, node_index]
+    par, child = nc.counts[(p, t)], nc.counts[(c, t)]
+    a = par.reads * per_word(p, "read") + par.updates * per_word(p, "update") + child.fills * per_word(c, "fill")
+    if is_output:
+        slope = par.updates * (per_word(p, "read") + per_word(p, "update")) + \
+            (child.fills + child.partition) * per_word(c, "fill")
+    else:
+        slope = a
+    return exact, a, slope
+
+
+def undecided_charge(ctx, dp: int, F: np.ndarray, level: int, last_decided: int, s: NestStructure,
+                     nc: NestCounts, bc: BatchCosts, floor: dict) -> np.ndarray:
+    """[B] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of ``F``) for
+    the hops below ``last_decided`` of tensors without sliding windows, and inf where no split of the
+    rest fits the buffers. ``floor``: search._refetch_floor of the same rows (used where splits are
+    too many to list)."""
+    below = last_decided   # the first incomplete level: it takes what is left over the deeper levels
+    hops = _hops(ctx, dp, below)
+    B, ranks = len(F), list(ctx.einsum.ranks)
+    out = np.zeros(B)
+    spatial_cols = [k for k, sl in enumerate(ctx.slots) if sl.axis is not None]
+    left = np.stack([bound // np.prod(F[:, ctx.rank_slots[r]], axis=1) for r, bound in ctx.einsum.ranks.items()],
+                    axis=1)
+    has_slot = np.array([any(ctx.slots[k].node == below and ctx.slots[k].axis is None for k in ctx.rank_slots[r])
+                         for r in ranks])
+    energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
+    outer_slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node <= level]
+    irrelevant_all = [np.prod(F[:, [k for k in outer_slots if ctx.slots[k].rank not in ctx.einsum.tensor(t).ranks]],
+                              axis=1) for _, _, t in hops]
+    floors = [floor.get((c, t), np.ones(B)) for _, c, t in hops]
+    relevant = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool).reshape(
+        len(hops), len(ranks))
+    spatial_keys, inverse = np.unique(F[:, spatial_cols], axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    for g, key in enumerate(spatial_keys):
+        spatial = np.ones(len(ctx.slots), np.int64)
+        spatial[spatial_cols] = key
+        found = deep_splits(ctx, dp, below, tuple(int(x) for x in spatial))
+        group = np.nonzero(inverse == g)[0]
+        if found is None:   # too many splits: each hop at its refetch floor
+            for h, (exact, a, slope) in enumerate(energy):
+                m = floors[h][group]
+                out[group] += np.maximum(exact[group], a[group] + (m - 1) * slope[group]) - exact[group]
+            continue
+        per_rank, rel_deep, inner_deep = found
+        step = max(1, CELLS // max(1, len(per_rank)))
+        for start in range(0, len(group), step):
+            rows = group[start:start + step]
+            lf = left[rows]
+            ok = np.all((lf[:, None, :] % per_rank[None, :, :] == 0) &
+                        (has_slot[None, None, :] | (lf[:, None, :] == per_rank[None, :, :])), axis=2)
+            quotient = lf[:, None, :] // per_rank[None, :, :]          # [rows, W, R]: the factors at ``below``
+            total = np.zeros(ok.shape)
+            for h, (exact, a, slope) in enumerate(energy):
+                on = np.prod(np.where(relevant[h][None, None, :], quotient, 1), axis=2)
+                off = np.prod(np.where(relevant[h][None, None, :], 1, quotient), axis=2)
+                rel = rel_deep[None, :, h] | (on > 1)
+                inner = np.where(rel_deep[None, :, h], inner_deep[None, :, h] * off, 1)
+                m = np.where(rel, irrelevant_all[h][rows, None] * inner, floors[h][rows, None])
+                e, a_, sl = exact[rows, None], a[rows, None], slope[rows, None]
+                total += np.maximum(e, a_ + (m - 1) * sl) - e
+            out[rows] += np.where(ok, total, np.inf).min(axis=1)
+    return out
