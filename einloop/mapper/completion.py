@@ -155,27 +155,46 @@ def _linear_energy(s: NestStructure, nc: NestCounts, bc: BatchCosts, hop, is_out
 
 
 def undecided_charge(ctx, dp: int, F: np.ndarray, level: int, last_decided: int, s: NestStructure,
-                     nc: NestCounts, bc: BatchCosts, floor: dict) -> np.ndarray:
-    """[B] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of ``F``) for
-    the hops below ``last_decided`` of tensors without sliding windows, and inf where no split of the
-    rest fits the buffers. ``floor``: search._refetch_floor of the same rows (used where splits are
-    too many to list)."""
+                     nc: NestCounts, bc: BatchCosts, floors: list[dict]) -> np.ndarray:
+    """[len(floors), B] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of
+    ``F``) for the hops below ``last_decided`` of tensors without sliding windows, once per refetch
+    floor in ``floors`` (search._refetch_floor and variants of it); inf where no split of the rest fits
+    the buffers. Where the splits are too many to list, each hop is charged at its floor."""
     below = last_decided   # the first incomplete level: it takes what is left over the deeper levels
     hops = _hops(ctx, dp, below)
-    B, ranks = len(F), list(ctx.einsum.ranks)
-    out = np.zeros(B)
+    B = len(F)
+    energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
+    at_floor = np.zeros((len(floors), len(hops), B))   # each hop's extra energy at each floor
+    for v, floor in enumerate(floors):
+        for h, (exact, a, slope) in enumerate(energy):
+            m = floor.get(hops[h][1:], np.ones(B))
+            at_floor[v, h] = np.maximum(exact, a + (m - 1) * slope) - exact
+    lowest = _lowest_by_pattern(ctx, dp, F, level, below, hops, energy)   # [B, 2^hops]
+    out = np.full((len(floors), B), np.inf)
+    for pattern in range(lowest.shape[1]):   # the hops in ``pattern`` loop their tensor in the split
+        rest = sum((at_floor[:, h] for h in range(len(hops)) if not pattern >> h & 1), np.zeros((len(floors), B)))
+        out = np.minimum(out, lowest[None, :, pattern] + rest)
+    return out
+
+
+def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops, energy) -> np.ndarray:
+    """[B, 2^hops]: per partial tiling and set of hops whose tensor the split loops between the
+    complete levels and the hop's child, the lowest extra energy of those hops over the splits that fit
+    and make exactly that set (inf where none; 0 for the empty set where the splits are not listed)."""
+    ranks = list(ctx.einsum.ranks)
+    B, n_patterns = len(F), 1 << len(hops)
+    out = np.full((B, n_patterns), np.inf)
     spatial_cols = [k for k, sl in enumerate(ctx.slots) if sl.axis is not None]
     left = np.stack([bound // np.prod(F[:, ctx.rank_slots[r]], axis=1) for r, bound in ctx.einsum.ranks.items()],
                     axis=1)
     has_slot = np.array([any(ctx.slots[k].node == below and ctx.slots[k].axis is None for k in ctx.rank_slots[r])
                          for r in ranks])
-    energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
     outer_slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node <= level]
     irrelevant_all = [np.prod(F[:, [k for k in outer_slots if ctx.slots[k].rank not in ctx.einsum.tensor(t).ranks]],
                               axis=1) for _, _, t in hops]
-    floors = [floor.get((c, t), np.ones(B)) for _, c, t in hops]
     relevant = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool).reshape(
         len(hops), len(ranks))
+    weights = 1 << np.arange(len(hops))
     spatial_keys, inverse = np.unique(F[:, spatial_cols], axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
     for g, key in enumerate(spatial_keys):
@@ -183,27 +202,32 @@ def undecided_charge(ctx, dp: int, F: np.ndarray, level: int, last_decided: int,
         spatial[spatial_cols] = key
         found = deep_splits(ctx, dp, below, tuple(int(x) for x in spatial))
         group = np.nonzero(inverse == g)[0]
-        if found is None:   # too many splits: each hop at its refetch floor
-            for h, (exact, a, slope) in enumerate(energy):
-                m = floors[h][group]
-                out[group] += np.maximum(exact[group], a[group] + (m - 1) * slope[group]) - exact[group]
+        if found is None:
+            out[group, 0] = 0.0
             continue
         per_rank, rel_deep, inner_deep = found
+        live = np.nonzero((left[group] > 1).any(axis=0) | (per_rank > 1).any(axis=0))[0]   # other ranks: 1 everywhere
+        lefts, which = np.unique(left[group][:, live], axis=0, return_inverse=True)   # the splits see only these
+        which = which.reshape(-1)
+        lf, pr = lefts[:, None, :], per_rank[None, :, live]
+        ok = np.all((lf % pr == 0) & (has_slot[live][None, None, :] | (lf == pr)), axis=2)    # [lefts, W]
+        quotient = lf // pr                                       # [lefts, W, live]: the factors at ``below``
+        rel, inner = [], []
+        for h in range(len(hops)):
+            on = np.prod(np.where(relevant[h][live][None, None, :], quotient, 1), axis=2)
+            off = np.prod(np.where(relevant[h][live][None, None, :], 1, quotient), axis=2)
+            rel.append(rel_deep[None, :, h] | (on > 1))
+            inner.append(np.where(rel_deep[None, :, h], inner_deep[None, :, h] * off, 1))
+        pattern = sum((r * int(w) for r, w in zip(rel, weights)), np.zeros(ok.shape, np.int64))
         step = max(1, CELLS // max(1, len(per_rank)))
         for start in range(0, len(group), step):
-            rows = group[start:start + step]
-            lf = left[rows]
-            ok = np.all((lf[:, None, :] % per_rank[None, :, :] == 0) &
-                        (has_slot[None, None, :] | (lf[:, None, :] == per_rank[None, :, :])), axis=2)
-            quotient = lf[:, None, :] // per_rank[None, :, :]          # [rows, W, R]: the factors at ``below``
-            total = np.zeros(ok.shape)
+            rows, u = group[start:start + step], which[start:start + step]
+            extra = np.zeros((len(rows), len(per_rank)))
             for h, (exact, a, slope) in enumerate(energy):
-                on = np.prod(np.where(relevant[h][None, None, :], quotient, 1), axis=2)
-                off = np.prod(np.where(relevant[h][None, None, :], 1, quotient), axis=2)
-                rel = rel_deep[None, :, h] | (on > 1)
-                inner = np.where(rel_deep[None, :, h], inner_deep[None, :, h] * off, 1)
-                m = np.where(rel, irrelevant_all[h][rows, None] * inner, floors[h][rows, None])
-                e, a_, sl = exact[rows, None], a[rows, None], slope[rows, None]
-                total += np.maximum(e, a_ + (m - 1) * sl) - e
-            out[rows] += np.where(ok, total, np.inf).min(axis=1)
+                m = irrelevant_all[h][rows, None] * inner[h][u]
+                e = exact[rows, None]
+                extra += np.where(rel[h][u], np.maximum(e, a[rows, None] + (m - 1) * slope[rows, None]) - e, 0.0)
+            extra = np.where(ok[u], extra, np.inf)
+            for p in range(n_patterns):
+                out[rows, p] = np.where(pattern[u] == p, extra, np.inf).min(axis=1)
     return out

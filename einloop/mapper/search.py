@@ -219,7 +219,7 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int, partial: bo
     else:   # the undecided hops at their lowest over the splits of the rest that fit
         nc = count_accesses(base_s, T[:, base_cols], ctx.rule, optimistic=True)
         optimistic = costs(base_s, nc)
-        optimistic.energy = optimistic.energy + undecided_charge(ctx, dp, F, level, last_decided, base_s, nc,
+        optimistic.energy = optimistic.energy + _joint_undecided(ctx, dp, F, level, last_decided, base_s, nc,
                                                                  optimistic, floor)
     rest = optimistic.energy - link_energy(optimistic, decided)
     energy = optimistic.energy.copy()   # first each tensor at its own best order: cheap, prunes most rows
@@ -234,6 +234,24 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int, partial: bo
         ob = order_bounds(ctx, dp, T[close], rest[close], decided)
         bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, optimistic.cycles[close]))
     return bound
+
+
+def _joint_undecided(ctx: _Context, dp: int, F: np.ndarray, level: int, last_decided: int, s, nc, bc,
+                     floor: dict) -> np.ndarray:
+    """completion.undecided_charge with the order of the complete level ``level`` shared by every
+    tensor. One of its looping ranks is innermost: a tensor that rank indexes has every loop not
+    indexing it at ``level`` outside its innermost loop there, so its floor grows by their product; the
+    others keep theirs. The lowest over that choice is a bound (per-tensor best orders conflict)."""
+    here = {ctx.slots[k].rank: k for k in range(len(ctx.slots))
+            if ctx.slots[k].node == level and ctx.slots[k].axis is None}
+    irrelevant = {t: np.prod(F[:, [k for r, k in here.items() if r not in ctx.einsum.tensor(t).ranks]], axis=1)
+                  for _, t in floor}
+    variants = [floor] + [{(c, t): f * irrelevant[t] if r in ctx.einsum.tensor(t).ranks else f
+                           for (c, t), f in floor.items()} for r in here]
+    charge = undecided_charge(ctx, dp, F, level, last_decided, s, nc, bc, variants)
+    looping = np.stack([F[:, k] > 1 for k in here.values()]) if here else np.zeros((0, len(F)), bool)
+    joint = np.where(looping, charge[1:], np.inf).min(axis=0, initial=np.inf)
+    return np.where(looping.any(axis=0), np.maximum(joint, charge[0]), charge[0])
 
 
 def _refetch_floor(ctx: _Context, dp: int, F: np.ndarray, level: int, next_level: int) -> dict:

@@ -268,7 +268,7 @@ def _idle_levels(einsum: Einsum, arch: Architecture, cons: Constraints, slot_lis
 
 
 MAX_ROWS = 4_000_000
-PARTIAL_PRUNE_ROWS = 4096   # a level still being built is pruned once it has this many rows
+PARTIAL_PRUNE_ROWS = 100_000   # a level still being built is pruned once it has this many rows
 
 
 class TooManyTilings(Exception):
