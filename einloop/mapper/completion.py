@@ -3,7 +3,8 @@
 When tilings are built outermost level first (space.tilings_outer_first) and every level down to
 ``level`` is complete, what is left of every rank must be split over the temporal slots of the levels
 below. Inside a PE those levels are tiny, so the splits that fit every buffer are few: they are listed
-once per (dataplacement, spatial factors, what is left), and a partial tiling with none is dropped.
+once per (dataplacement, first incomplete level, spatial factors), and a partial tiling none of which
+divides what it has left is dropped.
 
 For a tensor without sliding windows, a hop into a level ``c`` fetches every word the child instance
 uses ``M`` times, ``M`` being the product of the loops not indexing the tensor that sit outside the
@@ -13,11 +14,11 @@ what a split of the rest adds, the lowest ``M`` over every loop order is
 * if the split loops the tensor's ranks somewhere between ``level`` and ``c``: every loop not indexing
   it in the complete levels, times those of the split's levels above the innermost one that indexes it;
 * otherwise: the loops not indexing it in the complete levels above the innermost complete level that
-  indexes it (search._refetch_floor).
+  indexes it (refetch_floor).
 
 The hops' energies are affine in ``M`` (the output's first-write elision subtracts a constant), so the
 bound of a partial tiling is the lowest, over the splits, of the sum of its hops' energies at those
-``M``: one numpy array per (spatial factors, what is left).
+``M``, jointly over which rank loops innermost in the last complete level (undecided_energy).
 """
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from einloop.mapper.orders import link_energy
+from einloop.mapper.space import _tiles_fit, divisors
 from einloop.model.accesses import NestCounts, window_free
-from einloop.model.costs import BatchCosts
+from einloop.model.costs import BatchCosts, words_per_value
 from einloop.model.nest import NestStructure
 from einloop.spec.arch import Storage
 
@@ -39,23 +42,49 @@ def _splits(n: int, slots: int) -> tuple[tuple[int, ...], ...]:
     """Every way of choosing ``slots`` factors whose product divides n."""
     if slots == 0:
         return ((),)
-    return tuple((d,) + rest for d in range(1, n + 1) if n % d == 0 for rest in _splits(n // d, slots - 1))
+    return tuple((d,) + rest for d in divisors(n) for rest in _splits(n // d, slots - 1))
 
 
-def _tile_words(ctx, dp: int, node_index: int, full: np.ndarray) -> np.ndarray:
-    """Words the kept tiles of one level take, for [W, slots] factors (the rest of the nest unit)."""
-    node = ctx.arch.nodes[node_index]
-    ext = {r: np.prod(full[:, [k for k in ctx.rank_slots[r] if ctx.slots[k].node >= node_index and
-                               (ctx.slots[k].axis is None or ctx.slots[k].node > node_index)]], axis=1)
-           for r in ctx.einsum.ranks}
-    words = np.zeros(len(full))
-    for t in ctx.einsum.tensors:
-        if node_index in ctx.dps[dp][t.name]:
-            size = 1
-            for idx in t.indices:
-                size = size * (sum(abs(c) * (ext[r] - 1) for r, c in idx.terms) + 1)
-            words = words + size * (t.bits / node.datawidth)
-    return words
+def _walk(levels, seen, product):
+    """Levels (``on``, ``off``: product of the loops indexing / not indexing a tensor), inner to outer,
+    after a state (``seen``: a loop indexing it already looped further in; ``product``: the loops not
+    indexing it outside that loop so far): the loops not indexing it at a level count once a level
+    further in looped the tensor (within its own level they may go inside)."""
+    for on, off in levels:
+        product = np.where(seen, product * off, product)
+        seen = seen | (on > 1)
+    return seen, product
+
+
+def _on_off(F: np.ndarray, cols: list[int], slots, ranks) -> tuple[np.ndarray, np.ndarray]:
+    """Products of the columns ``cols`` of F whose slot's rank is / is not in ``ranks``."""
+    return (np.prod(F[:, [k for k in cols if slots[k].rank in ranks]], axis=1),
+            np.prod(F[:, [k for k in cols if slots[k].rank not in ranks]], axis=1))
+
+
+def _extra(exact, a, slope, m):
+    """A hop's energy at refetch factor ``m`` (at least its exact energy at 1) minus that at 1."""
+    return np.maximum(exact, a + (m - 1) * slope) - exact
+
+
+def refetch_floor(ctx, dp: int, F: np.ndarray, level: int, below: int) -> dict:
+    """For hops into levels under ``below`` of tensors without sliding windows: how many times at least
+    each word is fetched, whatever the loops still to choose and whatever the orders.
+
+    Such a hop fetches the child's tile once per step of every temporal loop outside it from the
+    innermost one indexing the tensor outward (model/accesses.py: _stationary_fetches), i.e. every
+    word once per step of the loops not indexing it that sit outside that loop. Of the complete levels
+    (down to ``level``), take the innermost one with a loop indexing the tensor: the loops not indexing
+    it in every complete level above it are outside that loop in every completion and every order (in
+    its own level they may go inside it, and below it they add nothing to this floor)."""
+    done = [i for i in ctx.storages if i <= level]
+    out = {}
+    for _, c, t in _hops(ctx, dp, below):
+        cols = [[k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None] for i in reversed(done)]
+        ranks = ctx.einsum.tensor(t).ranks
+        out[(c, t)] = _walk([_on_off(F, ks, ctx.slots, ranks) for ks in cols], np.zeros(len(F), bool),
+                            np.ones(len(F), np.int64))[1]
+    return out
 
 
 def _hops(ctx, dp: int, below: int) -> list[tuple[int, int, str]]:
@@ -91,8 +120,11 @@ def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
             return None
         full = np.repeat(full, len(options), axis=0)
         full[:, mine] = np.tile(options, (len(full) // len(options), 1))
-        for j in sized:
-            full = full[_tile_words(ctx, dp, j, full) <= ctx.arch.nodes[j].effective_size]
+        for j in sized:   # a level's tile: the loops at and under it, the spatial ones under it
+            ext = {q: np.prod(full[:, [k for k in ctx.rank_slots[q] if ctx.slots[k].node >= j and
+                                       (ctx.slots[k].axis is None or ctx.slots[k].node > j)]], axis=1)
+                   for q in ctx.einsum.ranks}
+            full = full[_tiles_fit(ctx.einsum, ctx.arch.nodes[j], ctx.dps[dp], j, ext)]
     per_rank = np.stack([np.prod(full[:, ctx.rank_slots[r]][:, [ctx.slots[k].axis is None and ctx.slots[k].node > below
                                                                for k in ctx.rank_slots[r]]], axis=1)
                          for r in ctx.einsum.ranks], axis=1)
@@ -100,13 +132,10 @@ def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
     rel = np.zeros((len(full), len(hops)), bool)
     inner = np.ones((len(full), len(hops)), np.int64)
     for h, (_, c, t) in enumerate(hops):
-        ranks = ctx.einsum.tensor(t).ranks
-        for node in sorted({ctx.slots[k].node for k in slots if ctx.slots[k].node < c}, reverse=True):
-            on = np.prod(full[:, [k for k in slots if ctx.slots[k].node == node and ctx.slots[k].rank in ranks]], axis=1)
-            off = np.prod(full[:, [k for k in slots if ctx.slots[k].node == node and ctx.slots[k].rank not in ranks]],
-                          axis=1)
-            inner[:, h] = np.where(rel[:, h], inner[:, h] * off, inner[:, h])
-            rel[:, h] |= on > 1
+        levels = sorted({ctx.slots[k].node for k in slots if ctx.slots[k].node < c}, reverse=True)
+        rel[:, h], inner[:, h] = _walk([_on_off(full, [k for k in slots if ctx.slots[k].node == node], ctx.slots,
+                                                ctx.einsum.tensor(t).ranks) for node in levels],
+                                       rel[:, h], inner[:, h])
     badness = np.where(rel, inner, 0)   # per hop: no loop of its tensor above the child beats any
     keep = _least(per_rank, badness)
     if len(ctx.splits) > 20_000:
@@ -135,15 +164,11 @@ def _linear_energy(s: NestStructure, nc: NestCounts, bc: BatchCosts, hop, is_out
     """A hop's energy at refetch factor 1 (exact, vector accesses rounded up) and its affine lower
     bound ``a + (M - 1) * slope`` (rounding dropped) for refetch factor ``M``."""
     p, c, t = hop
-    exact = np.zeros(len(nc.temporal_iterations))
-    for key in ((p, t, "read"), (p, t, "update"), (c, t, "fill")):
-        if key in bc.action_energy:
-            exact = exact + bc.action_energy[key]
+    exact = link_energy(bc, [hop])
 
     def per_word(node_index, action):
         node = s.arch.nodes[node_index]
-        e = getattr(node.energy, action)
-        return e * s.einsum.tensor(t).bits / node.datawidth / node.block_size * nc.instances[:, node_index]
+        return getattr(node.energy, action) * words_per_value(s, node, t) / node.block_size * nc.instances[:, node_index]
     par, child = nc.counts[(p, t)], nc.counts[(c, t)]
     a = par.reads * per_word(p, "read") + par.updates * per_word(p, "update") + child.fills * per_word(c, "fill")
     if is_output:
@@ -154,21 +179,42 @@ def _linear_energy(s: NestStructure, nc: NestCounts, bc: BatchCosts, hop, is_out
     return exact, a, slope
 
 
-def undecided_charge(ctx, dp: int, F: np.ndarray, level: int, last_decided: int, s: NestStructure,
-                     nc: NestCounts, bc: BatchCosts, floors: list[dict]) -> np.ndarray:
+def undecided_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure, nc: NestCounts,
+                     bc: BatchCosts) -> np.ndarray:
+    """[B] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of ``F``, whose
+    levels down to ``level`` are complete; ``below`` is the next storage level) for the undecided hops
+    of tensors without sliding windows; inf where no split of the rest fits.
+
+    The order of ``level`` is shared by every tensor. One of its looping ranks is innermost: a tensor
+    that rank indexes has every loop not indexing it at ``level`` outside its innermost loop there,
+    so its floor grows by their product; the others keep theirs. The lowest over that choice is a
+    bound (per-tensor best orders conflict)."""
+    floor = refetch_floor(ctx, dp, F, level, below)
+    here = {ctx.slots[k].rank: k for k in range(len(ctx.slots))
+            if ctx.slots[k].node == level and ctx.slots[k].axis is None}
+    irrelevant = {t: np.prod(F[:, [k for r, k in here.items() if r not in ctx.einsum.tensor(t).ranks]], axis=1)
+                  for _, t in floor}
+    variants = [floor] + [{(c, t): f * irrelevant[t] if r in ctx.einsum.tensor(t).ranks else f
+                           for (c, t), f in floor.items()} for r in here]
+    charge = _charge(ctx, dp, F, level, below, s, nc, bc, variants)
+    looping = np.stack([F[:, k] > 1 for k in here.values()]) if here else np.zeros((0, len(F)), bool)
+    joint = np.where(looping, charge[1:], np.inf).min(axis=0, initial=np.inf)
+    return np.where(looping.any(axis=0), np.maximum(joint, charge[0]), charge[0])
+
+
+def _charge(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure,
+            nc: NestCounts, bc: BatchCosts, floors: list[dict]) -> np.ndarray:
     """[len(floors), B] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of
-    ``F``) for the hops below ``last_decided`` of tensors without sliding windows, once per refetch
-    floor in ``floors`` (search._refetch_floor and variants of it); inf where no split of the rest fits
-    the buffers. Where the splits are too many to list, each hop is charged at its floor."""
-    below = last_decided   # the first incomplete level: it takes what is left over the deeper levels
+    ``F``) for the undecided hops of tensors without sliding windows, once per refetch floor in
+    ``floors`` (refetch_floor and variants of it); inf where no split of the rest fits the buffers.
+    Where the splits are too many to list, each hop is charged at its floor."""
     hops = _hops(ctx, dp, below)
     B = len(F)
     energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
     at_floor = np.zeros((len(floors), len(hops), B))   # each hop's extra energy at each floor
     for v, floor in enumerate(floors):
         for h, (exact, a, slope) in enumerate(energy):
-            m = floor.get(hops[h][1:], np.ones(B))
-            at_floor[v, h] = np.maximum(exact, a + (m - 1) * slope) - exact
+            at_floor[v, h] = _extra(exact, a, slope, floor[hops[h][1:]])
     lowest = _lowest_by_pattern(ctx, dp, F, level, below, hops, energy)   # [B, 2^hops]
     out = np.full((len(floors), B), np.inf)
     for pattern in range(lowest.shape[1]):   # the hops in ``pattern`` loop their tensor in the split
@@ -213,11 +259,12 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
         ok = np.all((lf % pr == 0) & (has_slot[live][None, None, :] | (lf == pr)), axis=2)    # [lefts, W]
         quotient = lf // pr                                       # [lefts, W, live]: the factors at ``below``
         rel, inner = [], []
-        for h in range(len(hops)):
+        for h in range(len(hops)):   # ``below`` takes the quotient: one more level of the walk
             on = np.prod(np.where(relevant[h][live][None, None, :], quotient, 1), axis=2)
             off = np.prod(np.where(relevant[h][live][None, None, :], 1, quotient), axis=2)
-            rel.append(rel_deep[None, :, h] | (on > 1))
-            inner.append(np.where(rel_deep[None, :, h], inner_deep[None, :, h] * off, 1))
+            seen, product = _walk([(on, off)], rel_deep[None, :, h], inner_deep[None, :, h])
+            rel.append(seen)
+            inner.append(product)
         pattern = sum((r * int(w) for r, w in zip(rel, weights)), np.zeros(ok.shape, np.int64))
         step = max(1, CELLS // max(1, len(per_rank)))
         for start in range(0, len(group), step):
@@ -225,8 +272,7 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
             extra = np.zeros((len(rows), len(per_rank)))
             for h, (exact, a, slope) in enumerate(energy):
                 m = irrelevant_all[h][rows, None] * inner[h][u]
-                e = exact[rows, None]
-                extra += np.where(rel[h][u], np.maximum(e, a[rows, None] + (m - 1) * slope[rows, None]) - e, 0.0)
+                extra += np.where(rel[h][u], _extra(exact[rows, None], a[rows, None], slope[rows, None], m), 0.0)
             extra = np.where(ok[u], extra, np.inf)
             for p in range(n_patterns):
                 out[rows, p] = np.where(pattern[u] == p, extra, np.inf).min(axis=1)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from einloop.mapper.completion import undecided_charge
+from einloop.mapper.completion import undecided_energy
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
 from einloop.mapper.local import Neighbourhood, cached_structure
 from einloop.mapper.orders import OrderBounds, link_energy, links, order_bounds
@@ -97,7 +97,7 @@ class _Context:
         self.outermost_slot = {r: slot_list.index(next(sl for sl in slot_list if sl.rank == r and sl.axis is None
                                                         and sl.node == self.storages[0])) for r in einsum.ranks}
         self.bound_structures: dict = {}
-        self.splits: dict = {}     # completion.inner_splits, per (dataplacement, level, spatial, what is left)
+        self.splits: dict = {}     # completion.deep_splits, per (dataplacement, first incomplete level, spatial)
         self.order_counts: dict = {}
         self.innermost = max(sl.node for sl in slot_list if sl.axis is None)   # the first level tilings grow
         self.last_slot = {r: max(k for k, sl in enumerate(slot_list) if sl.rank == r and sl.axis is None)
@@ -145,10 +145,10 @@ def _run_group(task):
         spatial_rows = spatial_rows[row_bounds <= _limit()]
     if len(spatial_rows) == 0:
         return None, [], 0, 0, 0, 0, n_rows
-    def prune(F, level, partial=False):   # past the time limit every partial tiling is dropped (the result says so)
+    def prune(F, level):   # past the time limit every partial tiling is dropped (the result says so)
         if ctx.late():
             return np.zeros(len(F), bool)
-        return _outer_bounds(ctx, dp, F, level, partial) <= _limit()
+        return _outer_bounds(ctx, dp, F, level) <= _limit()
     try:
         T = tilings_outer_first(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows,
                                 None if pareto else prune)
@@ -197,30 +197,23 @@ def _count_orders(ctx: _Context, node: int, active: tuple[str, ...]) -> int:
     return ctx.order_counts[key]
 
 
-def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int, partial: bool = False) -> np.ndarray:
+def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarray:
     """A bound for tilings complete from the outermost level down to ``level`` (tilings_outer_first),
     valid for every way of splitting the rest below and every loop order. A hop into a level at most one
     below ``level`` is decided: the child's tile is what is left (times the spatial factors inside it)
     and every loop outside it is chosen, so it is charged at its lowest over the orders of the levels
-    above (orders.py). The other hops get their optimistic counts times their refetch floor, which no
-    split can beat. ``partial``: ``level`` itself is still being built (some of its slots chosen), so
-    only the hops into ``level`` and above are decided."""
+    above (orders.py). The other hops get their optimistic counts, raised for tensors without sliding
+    windows to the lowest over the splits of the rest that fit (completion.py), which no split beats."""
     T = F.copy()
     for r, bound in ctx.einsum.ranks.items():   # the rest in each rank's innermost slot: a completion
         T[:, ctx.last_slot[r]] *= bound // np.prod(F[:, ctx.rank_slots[r]], axis=1)
     below = [i for i in ctx.storages if i > level]
-    last_decided = level if partial else below[0]
-    decided = [h for h in links(ctx, dp) if h[1] <= last_decided]
+    decided = [h for h in links(ctx, dp) if h[1] <= below[0]]
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
     (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols)
-    floor = _refetch_floor(ctx, dp, F, level, last_decided)
-    if partial:
-        optimistic = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True, refetch=floor)
-    else:   # the undecided hops at their lowest over the splits of the rest that fit
-        nc = count_accesses(base_s, T[:, base_cols], ctx.rule, optimistic=True)
-        optimistic = costs(base_s, nc)
-        optimistic.energy = optimistic.energy + _joint_undecided(ctx, dp, F, level, last_decided, base_s, nc,
-                                                                 optimistic, floor)
+    nc = count_accesses(base_s, T[:, base_cols], ctx.rule, optimistic=True)
+    optimistic = costs(base_s, nc)
+    optimistic.energy = optimistic.energy + undecided_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic)
     rest = optimistic.energy - link_energy(optimistic, decided)
     energy = optimistic.energy.copy()   # first each tensor at its own best order: cheap, prunes most rows
     for t, ((s, cols), *_) in per_tensor.items():
@@ -234,57 +227,6 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int, partial: bo
         ob = order_bounds(ctx, dp, T[close], rest[close], decided)
         bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, optimistic.cycles[close]))
     return bound
-
-
-def _joint_undecided(ctx: _Context, dp: int, F: np.ndarray, level: int, last_decided: int, s, nc, bc,
-                     floor: dict) -> np.ndarray:
-    """completion.undecided_charge with the order of the complete level ``level`` shared by every
-    tensor. One of its looping ranks is innermost: a tensor that rank indexes has every loop not
-    indexing it at ``level`` outside its innermost loop there, so its floor grows by their product; the
-    others keep theirs. The lowest over that choice is a bound (per-tensor best orders conflict)."""
-    here = {ctx.slots[k].rank: k for k in range(len(ctx.slots))
-            if ctx.slots[k].node == level and ctx.slots[k].axis is None}
-    irrelevant = {t: np.prod(F[:, [k for r, k in here.items() if r not in ctx.einsum.tensor(t).ranks]], axis=1)
-                  for _, t in floor}
-    variants = [floor] + [{(c, t): f * irrelevant[t] if r in ctx.einsum.tensor(t).ranks else f
-                           for (c, t), f in floor.items()} for r in here]
-    charge = undecided_charge(ctx, dp, F, level, last_decided, s, nc, bc, variants)
-    looping = np.stack([F[:, k] > 1 for k in here.values()]) if here else np.zeros((0, len(F)), bool)
-    joint = np.where(looping, charge[1:], np.inf).min(axis=0, initial=np.inf)
-    return np.where(looping.any(axis=0), np.maximum(joint, charge[0]), charge[0])
-
-
-def _refetch_floor(ctx: _Context, dp: int, F: np.ndarray, level: int, next_level: int) -> dict:
-    """For hops below ``next_level`` of tensors without sliding windows: how many times at least each
-    word is fetched, whatever the loops still to choose and whatever the orders.
-
-    Such a hop fetches the child's tile once per step of every temporal loop outside it from the
-    innermost one indexing the tensor outward (model/accesses.py: _stationary_fetches), i.e. every
-    word once per step of the loops not indexing it that sit outside that loop. Of the complete levels
-    (down to ``level``), take the innermost one with a loop indexing the tensor: the loops not indexing
-    it in every complete level above it are outside that loop in every completion and every order (in
-    its own level they may go inside it, and below it they add nothing to this floor)."""
-    compute = len(ctx.arch.nodes) - 1
-    done = [i for i in ctx.storages if i <= level]
-    out = {}
-    for t in ctx.einsum.tensors:
-        if not window_free(ctx.einsum, t):
-            continue
-        levels = ctx.dps[dp][t.name]
-        hops = [c for c in levels if c > next_level and c != compute]
-        if not hops:
-            continue
-        floor = np.ones(len(F), np.int64)
-        seen = np.zeros(len(F), bool)   # a complete level at or below this one has a loop indexing t
-        for i in reversed(done):
-            ks = [k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]
-            relevant = np.prod(F[:, [k for k in ks if ctx.slots[k].rank in t.ranks]], axis=1)
-            other = np.prod(F[:, [k for k in ks if ctx.slots[k].rank not in t.ranks]], axis=1)
-            floor = np.where(seen, floor * other, floor)
-            seen |= relevant > 1
-        for c in hops:
-            out[(c, t.name)] = floor
-    return out
 
 
 def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:

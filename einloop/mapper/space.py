@@ -195,8 +195,7 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
     above it is complete, so its tile (what is left of every rank, times the spatial factors inside it)
     is known and checked against its capacity, and everything that moves into it is decided. Each
     rank's innermost temporal slot takes what is left of it. ``prune(F, level)`` is called on the rows
-    when ``level`` is complete (the factors of the levels below are 1), and ``prune(F, level, True)``
-    after each of its slots while it is built, once the rows are many."""
+    when ``level`` is complete (the factors of the levels below are 1)."""
     F = np.array(spatial_rows, np.int64).reshape(-1, len(slot_list)).copy()
     temporal = [k for k, sl in enumerate(slot_list) if sl.axis is None]
     last = {r: max(k for k in temporal if slot_list[k].rank == r) for r in einsum.ranks}
@@ -212,9 +211,7 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
                       for r in einsum.ranks}
             ok = _tiles_fit(einsum, node, kept, i, inside)
             F, left = F[ok], {r: v[ok] for r, v in left.items()}
-        here = [k for k in temporal if slot_list[k].node == i]
-        last_slot_here = here[-1] if here else None
-        for k in here:
+        for k in [k for k in temporal if slot_list[k].node == i]:
             r = slot_list[k].rank
             if i in idle:   # its loops would be the level above's innermost ones: they go there
                 ok = left[r] == 1 if k == last[r] else np.ones(len(F), bool)
@@ -237,9 +234,6 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
                 ok = np.ones(len(F), bool)
             left[r] = left[r] // F[:, k]
             F, left = F[ok], {q: v[ok] for q, v in left.items()}
-            if prune is not None and k != last_slot_here and i != storages[-1] and len(F) > PARTIAL_PRUNE_ROWS:
-                ok = prune(F, i, True)
-                F, left = F[ok], {q: v[ok] for q, v in left.items()}
         if prune is not None and i != storages[-1] and len(F):
             ok = prune(F, i)
             F, left = F[ok], {q: v[ok] for q, v in left.items()}
@@ -268,7 +262,6 @@ def _idle_levels(einsum: Einsum, arch: Architecture, cons: Constraints, slot_lis
 
 
 MAX_ROWS = 4_000_000
-PARTIAL_PRUNE_ROWS = 100_000   # a level still being built is pruned once it has this many rows
 
 
 class TooManyTilings(Exception):

@@ -109,17 +109,13 @@ def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
 
 
 def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
-                   optimistic: bool = False, tensors: tuple[str, ...] | None = None,
-                   refetch: dict[tuple[int, str], np.ndarray] | None = None) -> NestCounts:
+                   optimistic: bool = False, tensors: tuple[str, ...] | None = None) -> NestCounts:
     """Counts of every kept (level, tensor) for a batch of factors.
 
     ``optimistic``: replace every child's fetched words by the number of distinct words it ever holds
     (each fetched exactly once). No loop order can do better, so costs computed from these counts are
     lower bounds for every order of the same loops: the mapper prunes with them.
     ``tensors``: count only these (the mapper's bounds need one tensor at a time).
-    ``refetch``: (child node, tensor) -> [B] factor on the optimistic words of that hop: how many times
-    at least each word must be fetched again whatever the order (the mapper's bound for hops whose
-    loops are not all chosen yet, search._refetch_floor).
     """
     B, L = factors.shape
     n_nodes = len(s.arch.nodes)
@@ -156,8 +152,6 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 span = ext[0] // spatial_extent[s.boundary[c]]
                 points = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
                 deltas = np.maximum(points, tiles[c])
-                if refetch is not None and (c, t.name) in refetch:
-                    deltas = deltas * refetch[(c, t.name)]
             elif pl.window_free[t.name]:
                 deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:

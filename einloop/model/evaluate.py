@@ -68,9 +68,8 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
 
 
 def evaluate_batch(s: NestStructure, factors: np.ndarray, *, reuse_rule: str = "2024",
-                   optimistic: bool = False, tensors: tuple[str, ...] | None = None,
-                   refetch: dict | None = None) -> BatchCosts:
+                   optimistic: bool = False, tensors: tuple[str, ...] | None = None) -> BatchCosts:
     """Energy, cycles and validity of many mappings sharing one loop structure ([B, L] factors).
     ``optimistic`` gives lower bounds valid for every loop order (see count_accesses); ``tensors``
     limits the counts to those tensors (totals and validity then cover only them)."""
-    return costs(s, count_accesses(s, factors, reuse_rule, optimistic=optimistic, tensors=tensors, refetch=refetch))
+    return costs(s, count_accesses(s, factors, reuse_rule, optimistic=optimistic, tensors=tensors))
