@@ -77,14 +77,12 @@ def refetch_floor(ctx, dp: int, F: np.ndarray, level: int, below: int) -> dict:
     (down to ``level``), take the innermost one with a loop indexing the tensor: the loops not indexing
     it in every complete level above it are outside that loop in every completion and every order (in
     its own level they may go inside it, and below it they add nothing to this floor)."""
-    done = [i for i in ctx.storages if i <= level]
-    out = {}
-    for _, c, t in _hops(ctx, dp, below):
-        cols = [[k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None] for i in reversed(done)]
-        ranks = ctx.einsum.tensor(t).ranks
-        out[(c, t)] = _walk([_on_off(F, ks, ctx.slots, ranks) for ks in cols], np.zeros(len(F), bool),
-                            np.ones(len(F), np.int64))[1]
-    return out
+    cols = [[k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]
+            for i in reversed(ctx.storages) if i <= level]
+    per_tensor = {t: _walk([_on_off(F, ks, ctx.slots, ctx.einsum.tensor(t).ranks) for ks in cols],
+                           np.zeros(len(F), bool), np.ones(len(F), np.int64))[1]
+                  for t in {t for _, _, t in _hops(ctx, dp, below)}}   # the same for every hop of a tensor
+    return {(c, t): per_tensor[t] for _, c, t in _hops(ctx, dp, below)}
 
 
 def _hops(ctx, dp: int, below: int) -> list[tuple[int, int, str]]:
