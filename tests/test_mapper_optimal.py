@@ -109,10 +109,12 @@ def test_mapper_is_deterministic_and_uses_both_cores_consistently():
 
 
 def lowest_over_orders(einsum, arch, sl, kept, T):
-    """Per complete tiling, the lowest energy over every permutation of every level's loops."""
+    """Per complete tiling, the lowest energy over every permutation of every level's loops (a rank of
+    bound 1 never loops, as in brute_force)."""
     storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
-    per_level = [[k for k, s in enumerate(sl) if s.node == i and s.axis is None] for i in storages]
-    spatial_cols = [k for k, s in enumerate(sl) if s.axis is not None]
+    per_level = [[k for k, s in enumerate(sl) if s.node == i and s.axis is None and einsum.ranks[s.rank] > 1]
+                 for i in storages]
+    spatial_cols = [k for k, s in enumerate(sl) if s.axis is not None and einsum.ranks[s.rank] > 1]
     lowest = np.full(len(T), np.inf)
     for perms in itertools.product(*[itertools.permutations(cols) for cols in per_level]):
         cols = [k for level in perms for k in level]
@@ -143,12 +145,30 @@ def deep_problem(rng: random.Random):
     return e, Architecture("deep", nodes)
 
 
-def bound_context(seed, deep=False):
+def window_problem(rng: random.Random):
+    """A 1-D conv whose input (sliding windows) can be kept in a register per PE under a buffer: with
+    only DRAM complete, the hop into the register is undecided (completion.window_fetches)."""
+    k, c = rng.choice([(1, 2), (2, 1), (1, 1)])   # at most three looping ranks: brute-force orders stay cheap
+    e = Einsum.parse(f"O[k,p] += I[c,p*{rng.choice([1, 2])}+r] * W[k,c,r]",
+                     {"k": k, "c": c, "p": rng.choice([2, 3, 4, 6]), "r": rng.choice([2, 3])})
+
+    def energy():
+        return ActionEnergy(*(round(rng.uniform(0.1, 5), 2) for _ in range(3)), round(rng.uniform(0, 0.01), 4))
+    nodes = (Storage("DRAM", None, 8, 1, energy=ActionEnergy(60, 60, 60)),
+             Storage("Buffer", rng.choice([16, 32, 64]), 8, 1, energy=energy()),
+             Fanout("PEs", *rng.choice([(2, 1), (1, 2)])),
+             Storage("Reg", rng.choice([2, 3, 4, 6, 8]), 8, 1, energy=energy()),
+             Compute("MAC", 0.5))
+    return e, Architecture("window", nodes)
+
+
+def bound_context(seed, kind="random"):
     from einloop.mapper import search
     from einloop.mapper.constraints import Constraints
     from einloop.mapper.space import dataplacements, slots, spatial_tilings
 
-    einsum, arch = (deep_problem if deep else random_problem)(random.Random(seed))
+    problem = {"random": random_problem, "deep": deep_problem, "window": window_problem}[kind]
+    einsum, arch = problem(random.Random(seed))
     cons = Constraints()
     sl = slots(einsum, arch, cons)
     ctx = search._Context(einsum, arch, cons, sl, dataplacements(einsum, arch, cons), "energy", "2024", 64)
@@ -250,20 +270,28 @@ def test_per_level_order_minimum_is_the_minimum_over_all_orders(seed):
     assert checked > 0
 
 
-@pytest.mark.parametrize("seed,deep", [(s, False) for s in range(12)] + [(0, True)])
-def test_outer_first_bounds_hold_for_every_completion(seed, deep):
+@pytest.mark.parametrize("seed,kind", [(s, "random") for s in range(12)] + [(0, "deep")] +
+                         [(s, "window") for s in range(6)])
+def test_outer_first_bounds_hold_for_every_completion(seed, kind):
     """Tilings built outermost level first (space.tilings_outer_first) are pruned, once a level is
     complete, by a bound that must not exceed the energy of any complete tiling extending them, in any
     loop order (decided hops at their best orders, undecided ones at the lowest over the splits of the
     rest that fit, mapper/completion.py). ``deep``: two registers per PE, so the splits span several
-    levels and the hop into the inner one is undecided until the buffer is complete."""
+    levels and the hop into the inner one is undecided until the buffer is complete. ``window``: the
+    input's hop into the register, undecided while only DRAM is complete, has sliding windows."""
     from einloop.mapper import search
     from einloop.mapper.space import temporal_tilings
 
-    ctx, cons, spatial = bound_context(4000 + seed, deep)
+    deep = kind == "deep"
+    ctx, cons, spatial = bound_context(4000 + seed, kind)
     search._init(ctx, None)
+    placements = list(enumerate(ctx.dps))
+    if deep:   # 512 dataplacements, 8 checked
+        placements = placements[::64]
+    if kind == "window":   # those keeping the input in the register, one in four
+        placements = [(dp, kept) for dp, kept in placements if ctx.storages[-1] in kept["I"]][::4]
     checked = 0
-    for dp, kept in list(enumerate(ctx.dps))[::64 if deep else 1]:   # deep: 512 dataplacements, 8 checked
+    for dp, kept in placements:
         T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:20 if deep else 40]
         if not len(T):
             continue

@@ -19,6 +19,11 @@ what a split of the rest adds, the lowest ``M`` over every loop order is
 The hops' energies are affine in ``M`` (the output's first-write elision subtracts a constant), so the
 bound of a partial tiling is the lowest, over the splits, of the sum of its hops' energies at those
 ``M``, jointly over which rank loops innermost in the last complete level (undecided_energy).
+
+A tensor with sliding windows (an input ``I[p+r]``) is fetched at least once per sweep: for every
+boundary between levels above the hop's child, each iteration of the loops above it sweeps the region
+the loops under it span, and the child holds at most its capacity of that region from before
+(window_fetches).
 """
 from __future__ import annotations
 
@@ -31,6 +36,7 @@ from einloop.mapper.space import _tiles_fit, divisors
 from einloop.model.accesses import NestCounts, window_free
 from einloop.model.costs import BatchCosts, words_per_value
 from einloop.model.nest import NestStructure
+from einloop.model.spatial import distinct_offsets
 from einloop.spec.arch import Storage
 
 MAX_SPLITS = 200_000   # more splits than this below one level: fall back to the refetch floor
@@ -85,11 +91,58 @@ def refetch_floor(ctx, dp: int, F: np.ndarray, level: int, below: int) -> dict:
     return {(c, t): per_tensor[t] for _, c, t in _hops(ctx, dp, below)}
 
 
-def _hops(ctx, dp: int, below: int) -> list[tuple[int, int, str]]:
-    """The hops of tensors without sliding windows into storage levels under ``below``."""
+def _hops(ctx, dp: int, below: int, windowed: bool = False) -> list[tuple[int, int, str]]:
+    """The hops into storage levels under ``below`` of tensors without sliding windows (``windowed``:
+    of the operands with them)."""
     compute = len(ctx.arch.nodes) - 1
-    return [(p, c, t) for t, levels in ctx.dps[dp].items() if window_free(ctx.einsum, ctx.einsum.tensor(t))
+    return [(p, c, t) for t, levels in ctx.dps[dp].items()
+            if (window_free(ctx.einsum, ctx.einsum.tensor(t)) if not windowed else
+                not window_free(ctx.einsum, ctx.einsum.tensor(t)) and not ctx.einsum.tensor(t).is_output)
             for p, c in zip(levels, levels[1:]) if c > below and c != compute]
+
+
+def window_fetches(ctx, F: np.ndarray, level: int, below: int, s: NestStructure, hop) -> np.ndarray:
+    """[B] fewest words a child instance of ``hop`` fetches, whatever the rest and the orders.
+
+    Take a boundary ``j`` among the complete levels and ``below``: for each of the ``S`` iterations of
+    the temporal loops above it (all decided), the loops under it sweep a region of ``U`` points per
+    child instance (their rank extents are decided: the complete levels' factors and what is left),
+    every one of which the child must hold at some step of that sweep; it starts the sweep with at most
+    ``C = min(U, capacity)`` of them, so the sweep fetches at least ``U - C`` (all ``U`` the first
+    time). Every fetch counted this way is one the model counts (each step fetches what is new to the
+    tile), so the largest ``S * (U - C) + C`` over the boundaries is a floor."""
+    _, c, t = hop
+    node = ctx.arch.nodes[c]
+    ranks = list(ctx.einsum.ranks)
+    offsets = np.broadcast_to(s.coefficients(t).T[None], (len(F),) + s.coefficients(t).T.shape)
+
+    def factors_of(r, keep):   # [B] product of rank r's factors in the slots ``keep`` accepts
+        return np.prod(F[:, [k for k in ctx.rank_slots[r] if keep(ctx.slots[k])]], axis=1)
+    left = np.stack([b // factors_of(r, lambda sl: True) for r, b in ctx.einsum.ranks.items()], axis=1)
+    per_instance = left * np.stack([factors_of(r, lambda sl: sl.axis is not None and sl.node > c) for r in ranks],
+                                   axis=1)   # spatial loops under the child share its instance
+    capacity = np.inf if node.effective_size is None else node.effective_size / words_per_value(s, node, t)
+    floor = np.zeros(len(F))
+    for j in [i for i in ctx.storages if i <= level] + [below]:
+        sweeps = np.prod(F[:, [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node < j]], axis=1)
+        ext = per_instance * np.stack([factors_of(r, lambda sl: sl.axis is None and sl.node >= j) for r in ranks],
+                                      axis=1)
+        region = distinct_offsets(offsets, ext)   # points, not the bounding box: strides leave gaps
+        held = np.minimum(region, capacity)
+        floor = np.maximum(floor, sweeps * (region - held) + held)
+    return floor
+
+
+def window_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure, nc: NestCounts,
+                  bc: BatchCosts) -> np.ndarray:
+    """[B] energy to add to the optimistic energy ``bc`` for the undecided hops of operands with sliding
+    windows: each at its window_fetches floor (its energy grows in proportion to the child's fetches)."""
+    extra = np.zeros(len(F))
+    for hop in _hops(ctx, dp, below, windowed=True):
+        exact, a, slope = _linear_energy(s, nc, bc, hop, False)
+        fetched = nc.counts[hop[1:]].fills   # optimistic: every point the child instance uses, once
+        extra += _extra(exact, a, slope, np.maximum(1.0, window_fetches(ctx, F, level, below, s, hop) / fetched))
+    return extra
 
 
 def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
@@ -178,7 +231,7 @@ def _linear_energy(s: NestStructure, nc: NestCounts, bc: BatchCosts, hop, is_out
 
 
 def undecided_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure, nc: NestCounts,
-                     bc: BatchCosts) -> np.ndarray:
+                     bc: BatchCosts, splits: bool = True) -> np.ndarray:
     """[B] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of ``F``, whose
     levels down to ``level`` are complete; ``below`` is the next storage level) for the undecided hops
     of tensors without sliding windows; inf where no split of the rest fits.
@@ -186,7 +239,8 @@ def undecided_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: Nes
     The order of ``level`` is shared by every tensor. One of its looping ranks is innermost: a tensor
     that rank indexes has every loop not indexing it at ``level`` outside its innermost loop there,
     so its floor grows by their product; the others keep theirs. The lowest over that choice is a
-    bound (per-tensor best orders conflict)."""
+    bound (per-tensor best orders conflict). Operands with sliding windows add window_energy.
+    Without ``splits`` every hop is charged at its floor (cheaper, lower)."""
     floor = refetch_floor(ctx, dp, F, level, below)
     here = {ctx.slots[k].rank: k for k in range(len(ctx.slots))
             if ctx.slots[k].node == level and ctx.slots[k].axis is None}
@@ -194,18 +248,19 @@ def undecided_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: Nes
                   for _, t in floor}
     variants = [floor] + [{(c, t): f * irrelevant[t] if r in ctx.einsum.tensor(t).ranks else f
                            for (c, t), f in floor.items()} for r in here]
-    charge = _charge(ctx, dp, F, level, below, s, nc, bc, variants)
+    charge = _charge(ctx, dp, F, level, below, s, nc, bc, variants, splits)
     looping = np.stack([F[:, k] > 1 for k in here.values()]) if here else np.zeros((0, len(F)), bool)
     joint = np.where(looping, charge[1:], np.inf).min(axis=0, initial=np.inf)
-    return np.where(looping.any(axis=0), np.maximum(joint, charge[0]), charge[0])
+    window = window_energy(ctx, dp, F, level, below, s, nc, bc)
+    return window + np.where(looping.any(axis=0), np.maximum(joint, charge[0]), charge[0])
 
 
 def _charge(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure,
-            nc: NestCounts, bc: BatchCosts, floors: list[dict]) -> np.ndarray:
+            nc: NestCounts, bc: BatchCosts, floors: list[dict], splits: bool = True) -> np.ndarray:
     """[len(floors), B] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of
     ``F``) for the undecided hops of tensors without sliding windows, once per refetch floor in
     ``floors`` (refetch_floor and variants of it); inf where no split of the rest fits the buffers.
-    Where the splits are too many to list, each hop is charged at its floor."""
+    Where the splits are too many to list (or without ``splits``), each hop is charged at its floor."""
     hops = _hops(ctx, dp, below)
     B = len(F)
     energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
@@ -213,7 +268,10 @@ def _charge(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructur
     for v, floor in enumerate(floors):
         for h, (exact, a, slope) in enumerate(energy):
             at_floor[v, h] = _extra(exact, a, slope, floor[hops[h][1:]])
-    lowest = _lowest_by_pattern(ctx, dp, F, level, below, hops, energy)   # [B, 2^hops]
+    if splits:
+        lowest = _lowest_by_pattern(ctx, dp, F, level, below, hops, energy)   # [B, 2^hops]
+    else:   # the empty pattern only: every hop at its floor
+        lowest = np.where(np.arange(1 << len(hops))[None, :] == 0, 0.0, np.full((B, 1 << len(hops)), np.inf))
     out = np.full((len(floors), B), np.inf)
     for pattern in range(lowest.shape[1]):   # the hops in ``pattern`` loop their tensor in the split
         rest = sum((at_floor[:, h] for h in range(len(hops)) if not pattern >> h & 1), np.zeros((len(floors), B)))

@@ -202,8 +202,20 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarr
     valid for every way of splitting the rest below and every loop order. A hop into a level at most one
     below ``level`` is decided: the child's tile is what is left (times the spatial factors inside it)
     and every loop outside it is chosen, so it is charged at its lowest over the orders of the levels
-    above (orders.py). The other hops get their optimistic counts, raised for tensors without sliding
-    windows to the lowest over the splits of the rest that fit (completion.py), which no split beats."""
+    above (orders.py). The other hops get their optimistic counts raised to floors no split of the rest
+    beats (completion.py). Cheap floors first; the splits of the rest and the joint loop orders only
+    for the rows still within reach (most are dropped before)."""
+    bound = _outer_pass(ctx, dp, F, level, thorough=False)
+    close = bound <= _limit()
+    if close.any():
+        bound[close] = np.maximum(bound[close], _outer_pass(ctx, dp, F[close], level, thorough=True))
+    return bound
+
+
+def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, thorough: bool) -> np.ndarray:
+    """One pass of _outer_bounds; ``thorough``: undecided hops at the lowest over the splits of the rest
+    (not only at their floors), and decided hops at one loop order per level for all tensors together
+    (not only each at its own best)."""
     T = F.copy()
     for r, bound in ctx.einsum.ranks.items():   # the rest in each rank's innermost slot: a completion
         T[:, ctx.last_slot[r]] *= bound // np.prod(F[:, ctx.rank_slots[r]], axis=1)
@@ -213,9 +225,10 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarr
     (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols)
     nc = count_accesses(base_s, T[:, base_cols], ctx.rule, optimistic=True)
     optimistic = costs(base_s, nc)
-    optimistic.energy = optimistic.energy + undecided_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic)
+    optimistic.energy = optimistic.energy + undecided_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic,
+                                                             splits=thorough)
     rest = optimistic.energy - link_energy(optimistic, decided)
-    energy = optimistic.energy.copy()   # first each tensor at its own best order: cheap, prunes most rows
+    energy = optimistic.energy.copy()   # first each tensor at its own best order
     for t, ((s, cols), *_) in per_tensor.items():
         mine = [h for h in decided if h[2] == t]
         if mine:
@@ -223,7 +236,7 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarr
             energy += link_energy(exact, mine) - link_energy(optimistic, mine)
     bound = _objective(ctx.objective, energy, optimistic.cycles)
     close = bound <= _limit()
-    if close.any():   # then one order per level for all tensors together
+    if thorough and close.any():   # then one order per level for all tensors together
         ob = order_bounds(ctx, dp, T[close], rest[close], decided)
         bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, optimistic.cycles[close]))
     return bound

@@ -148,10 +148,11 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
             p, c = link.parent, link.child
             if c == compute_node:   # every compute reads its operands: no temporal reuse
                 deltas = iterations
-            elif optimistic:   # every point the child instance ever uses, fetched once (and >= one tile)
+            elif optimistic:   # every point the child instance ever uses, fetched once; not "at least one
+                # tile": a strided tile's box holds gaps, and the mapper's partial tilings put the rest
+                # of every rank in the innermost level, a tile no other completion shares
                 span = ext[0] // spatial_extent[s.boundary[c]]
-                points = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
-                deltas = np.maximum(points, tiles[c])
+                deltas = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
             elif pl.window_free[t.name]:
                 deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:
