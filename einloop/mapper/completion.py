@@ -151,20 +151,46 @@ def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
     factors there, [W, hops] whether they loop a rank of the hop's tensor above the hop's child,
     [W, hops] the product of the loops not indexing it above the innermost such level). Splits with
     the same products that are no better for any hop are dropped. None when there are more than
-    MAX_SPLITS. Cached per search."""
-    key = (dp, below, spatial)
+    MAX_SPLITS. Cached per search: listed once per spatial factors under ``below`` for the whole rank
+    bounds (most spatial choices share them), then kept where they divide what the spatial loops leave."""
+    first = min((j for j in _sized(ctx, dp, below)), default=len(ctx.arch.nodes))
+    inside = tuple(int(f) if ctx.slots[k].axis is not None and ctx.slots[k].node > first else 1
+                   for k, f in enumerate(spatial))   # only these reach the tiles of the split levels
+    limits = tuple(bound // int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]))
+                   for r, bound in ctx.einsum.ranks.items())
+    key = (dp, below, inside, limits)
+    if key not in ctx.splits:
+        every = _listed_splits(ctx, dp, below, inside, tuple(ctx.einsum.ranks.values()))
+        if every is None:   # too many for the whole bounds: list those dividing these limits only
+            every = _listed_splits(ctx, dp, below, inside, limits)
+        if len(ctx.splits) > 20_000:
+            ctx.splits.clear()
+        if every is not None:
+            per_rank, rel, inner = every
+            ok = np.all(np.array(limits)[None, :] % per_rank == 0, axis=1)
+            every = (per_rank[ok], rel[ok], inner[ok])
+        ctx.splits[key] = every
+    return ctx.splits[key]
+
+
+def _sized(ctx, dp: int, below: int) -> list[int]:
+    """The levels under ``below`` with a capacity that keep some tensor."""
+    return [j for j, n in enumerate(ctx.arch.nodes) if j > below and isinstance(n, Storage) and n.size is not None
+            and any(j in levels for levels in ctx.dps[dp].values())]
+
+
+def _listed_splits(ctx, dp: int, below: int, inside: tuple[int, ...], limits: tuple[int, ...]):
+    """deep_splits for spatial factors ``inside`` (those under ``below``) and per-rank products
+    dividing ``limits``; None when there are more than MAX_SPLITS. Cached per search."""
+    key = ("listed", dp, below, inside, limits)
     if key in ctx.splits:
         return ctx.splits[key]
     slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node > below]
-    sized = [j for j, n in enumerate(ctx.arch.nodes) if j > below and isinstance(n, Storage) and n.size is not None
-             and any(j in levels for levels in ctx.dps[dp].values())]
-    full = np.ones((1, len(ctx.slots)), np.int64)
-    full[0] = spatial
-    full[0, slots] = 1
-    for r, bound in ctx.einsum.ranks.items():   # rank by rank; tiles only grow, so overflows go at once
+    sized = _sized(ctx, dp, below)
+    full = np.array([inside], np.int64)
+    for r, limit in zip(ctx.einsum.ranks, limits):   # rank by rank; tiles only grow, so overflows go at once
         mine = [k for k in slots if ctx.slots[k].rank == r]
-        spatial_r = int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]))
-        listed = _splits(bound // spatial_r, len(mine))
+        listed = _splits(limit, len(mine))
         options = np.array(listed, np.int64).reshape(len(listed), len(mine))
         if len(full) * len(options) > MAX_SPLITS:
             ctx.splits[key] = None
@@ -189,8 +215,6 @@ def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
                                        rel[:, h], inner[:, h])
     badness = np.where(rel, inner, 0)   # per hop: no loop of its tensor above the child beats any
     keep = _least(per_rank, badness)
-    if len(ctx.splits) > 20_000:
-        ctx.splits.clear()
     ctx.splits[key] = out = (per_rank[keep], rel[keep], inner[keep])
     return out
 
