@@ -176,20 +176,22 @@ class Neighbourhood:
         menu = menu[:j] + (int(rng.integers(len(self.menus[j]))),) + menu[j + 1:]
         return dp, menu, row
 
-    def search(self, starts, deadline: float | None, kicks: int = 24, patience: int = 12):
+    def search(self, starts, deadline: float | None, kicks: int = 24, patience: int = 12,
+               target: float = -np.inf):
         """Descend from every start, then from random kicks of the best point until ``patience`` kicks
-        in a row find nothing better (iterated local search; a fixed random seed keeps runs repeatable)."""
+        in a row find nothing better (iterated local search; a fixed random seed keeps runs repeatable).
+        Stops as soon as the best reaches ``target`` (a lower bound: nothing can do better)."""
         rng = np.random.default_rng(0)
         best = None
         for dp, menu, row in starts:
-            if best is not None and deadline is not None and time.time() > deadline:
+            if best is not None and ((deadline is not None and time.time() > deadline) or best[0] <= target):
                 break
             found = self.descend(dp, menu, row, deadline)
             if best is None or found[0] < best[0]:
                 best = found
         failed = 0
         for _ in range(kicks if best is not None else 0):
-            if failed == patience or (deadline is not None and time.time() > deadline):
+            if failed == patience or (deadline is not None and time.time() > deadline) or best[0] <= target:
                 break
             found = self.descend(*self.kick(best, rng), deadline)
             failed = 0 if found[0] < best[0] else failed + 1

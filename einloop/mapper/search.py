@@ -253,11 +253,13 @@ def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
     return F
 
 
-def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8) -> _Candidate | None:
+def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
+          floor: float = -np.inf) -> _Candidate | None:
     """A good first mapping, so that pruning starts at once. Per dataplacement (all of them when there
     are few, else the one keeping most), a beam of partial tilings (the ``width`` lowest bounds kept
     after every slot) gives complete tilings; the best few under uniform loop orders start a local
-    search (local.py) that also moves between dataplacements."""
+    search (local.py) that also moves between dataplacements, until it reaches ``floor`` (the lowest
+    bound of any group: then it is optimal)."""
     hood = Neighbourhood(ctx)
     points = []
     seeds = range(len(ctx.dps)) if len(ctx.dps) <= 16 else \
@@ -281,7 +283,9 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8) 
             obj = hood.evaluate(dp, menu, T)[0]
             points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
     points.sort(key=lambda x: x[:4])
-    best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline)
+    # random kicks only when a time limit may make this the answer: otherwise the exact search does better
+    best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline,
+                       kicks=0 if ctx.deadline is None else 24, target=floor)
     if best is None or not np.isfinite(best[0]):
         return None
     obj, energy, cycles, dp, menu, row = best
@@ -600,7 +604,6 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     # their tilings are enumerated. A task is a run of groups of one dataplacement, in bound order.
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
     _init(ctx, None)
-    best: _Candidate | None = None if objective == "pareto" else _seed(ctx, spatial)
     tasks = []
     for dp in range(len(dps)):
         if ctx.late():
@@ -612,6 +615,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             part = order[k:k + rows_per_task]
             tasks.append((dp, spatial[part], bound[part]))
     tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
+    floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
+    best: _Candidate | None = None if objective == "pareto" else _seed(ctx, spatial, floor=floor)
     stats.groups = len(dps) * len(spatial)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     front: list[_Candidate] = []
