@@ -134,11 +134,12 @@ def window_fetches(ctx, F: np.ndarray, level: int, below: int, s: NestStructure,
 
 
 def window_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure, nc: NestCounts,
-                  bc: BatchCosts) -> np.ndarray:
-    """[B] energy to add to the optimistic energy ``bc`` for the undecided hops of operands with sliding
-    windows: each at its window_fetches floor (its energy grows in proportion to the child's fetches)."""
+                  bc: BatchCosts, hops=None) -> np.ndarray:
+    """[B] energy to add to the optimistic energy ``bc`` for hops of operands with sliding windows
+    (default: the undecided ones), each at its window_fetches floor (its energy grows in proportion to
+    the child's fetches). The floor holds for decided hops too: nothing in it depends on the orders."""
     extra = np.zeros(len(F))
-    for hop in _hops(ctx, dp, below, windowed=True):
+    for hop in _hops(ctx, dp, below, windowed=True) if hops is None else hops:
         exact, a, slope = _linear_energy(s, nc, bc, hop, False)
         fetched = nc.counts[hop[1:]].fills   # optimistic: every point the child instance uses, once
         extra += _extra(exact, a, slope, np.maximum(1.0, window_fetches(ctx, F, level, below, s, hop) / fetched))

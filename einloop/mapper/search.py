@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from einloop.mapper.completion import undecided_energy
+from einloop.mapper.completion import undecided_energy, window_energy
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
 from einloop.mapper.local import Neighbourhood, cached_structure
 from einloop.mapper.orders import OrderBounds, link_energy, links, order_bounds
@@ -41,6 +41,7 @@ from einloop.spec.mapping import Loop, Mapping, NodeMapping
 from einloop.spec.workload import Einsum
 
 OBJECTIVES = ("energy", "cycles", "edp", "pareto")
+EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
 
 
 @dataclass
@@ -234,6 +235,11 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, thorough: boo
         if mine:
             exact = evaluate_batch(s, T[:, cols], reuse_rule=ctx.rule, tensors=(t,))
             energy += link_energy(exact, mine) - link_energy(optimistic, mine)
+    compute = len(ctx.arch.nodes) - 1
+    windowed = [h for h in decided if h[1] != compute and not window_free(ctx.einsum, ctx.einsum.tensor(h[2]))
+                and not ctx.einsum.tensor(h[2]).is_output]   # no best order of their own: their sweep floor
+    if windowed:
+        energy += window_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic, windowed)
     bound = _objective(ctx.objective, energy, optimistic.cycles)
     close = bound <= _limit()
     if thorough and close.any():   # then one order per level for all tensors together
@@ -452,16 +458,21 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
     choice = ob.best_choice()
     best: _Candidate | None = None
     walk = []
-    for idx in np.lexsort((np.arange(len(T)), bound)):
-        if ctx.late() or bound[idx] > _limit(best):
+    visit = np.lexsort((np.arange(len(T)), bound))
+    for start in range(0, len(visit), EXACT_BLOCK):   # in bound order, a block of rows per model call
+        block = [int(i) for i in visit[start:start + EXACT_BLOCK] if bound[i] <= _limit(best)]
+        if ctx.late() or not block:   # sorted: the rest are out of reach too
             break
-        orders = ob.orders(idx, tuple(choice[idx]))
-        cand = _exact(ctx, dp, T[idx], orders)
-        evaluated += 1
-        if cand is not None and (best is None or cand.key < best.key):
-            best = _share(cand)
-        if cand is None or cand.energy > bound[idx] * (1 + 1e-9):
-            walk.append(idx)
+        by_orders: dict[tuple, list[int]] = {}
+        for idx in block:
+            by_orders.setdefault(ob.orders(idx, tuple(choice[idx])), []).append(idx)
+        for orders, members in by_orders.items():
+            for idx, cand in zip(members, _exact_rows(ctx, dp, T[members], orders)):
+                evaluated += 1
+                if cand is not None and (best is None or cand.key < best.key):
+                    best = _share(cand)
+                if cand is None or cand.energy > bound[idx] * (1 + 1e-9):
+                    walk.append(idx)
     for idx in walk:   # a sliding window paid a stride change: try the other orders
         if ctx.late() or bound[idx] > _limit(best):
             continue
@@ -478,11 +489,15 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
 
 def _exact(ctx: _Context, dp: int, row: np.ndarray, orders) -> _Candidate | None:
     """One complete mapping evaluated by the model (None if invalid)."""
+    return _exact_rows(ctx, dp, row[None, :], orders)[0]
+
+
+def _exact_rows(ctx: _Context, dp: int, rows: np.ndarray, orders) -> list[_Candidate | None]:
+    """Complete tilings under the same loop orders, evaluated by the model in one call (None if invalid)."""
     s, cols = cached_structure(ctx, dp, orders)
-    c = evaluate_batch(s, row[None, cols], reuse_rule=ctx.rule)
-    if not c.valid[0]:
-        return None
-    return _Candidate.of(ctx.objective_of(c.energy[0], c.cycles[0]), c.energy[0], c.cycles[0], dp, row, orders)
+    c = evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule)
+    return [_Candidate.of(ctx.objective_of(c.energy[j], c.cycles[j]), c.energy[j], c.cycles[j], dp, rows[j], orders)
+            if c.valid[j] else None for j in range(len(rows))]
 
 
 def _share(cand: _Candidate) -> _Candidate:
