@@ -1,14 +1,18 @@
 """The mapper: exact branch and bound over dataplacements, tilings and loop orders.
 
-0. Seed: a local search (local.py) finds a good mapping in seconds, so pruning starts at once.
-1. Per dataplacement and run of spatial choices, build tilings from the innermost level outward
-   (space.py); a partial tiling is dropped as soon as it overflows a buffer or its bound exceeds the
-   best known (the bound of its cheapest completion: every factor not yet chosen in the outermost level).
-2. A tiling's bound holds for all its loop orders: every tensor charged at its own best order, halo
-   tensors with every word fetched once per instance (count_accesses(optimistic=True)).
-3. Visit tilings in increasing bound order, in chunks; in a chunk, walk the canonical loop orders
-   level by level with the same bound and evaluate complete ones exactly, and stop when the next bound
-   exceeds the best cost found. Nothing better can remain, so the result is optimal for the constraints.
+0. Group bounds first (every temporal loop in the outermost level: a bound for every tiling and order
+   of a dataplacement and spatial choice), then a seed: a local search (local.py) finds a good mapping,
+   so pruning starts at once, and stops early if it meets the lowest group bound.
+1. Per dataplacement and run of spatial choices, build tilings from the outermost level inward
+   (space.tilings_outer_first). When a level is complete, its partial tilings are bounded
+   (_outer_bounds): hops into levels already decided at their best loop orders, the others at floors
+   no split of the rest can beat (completion.py); rows over the best known are dropped.
+2. A complete tiling's bound holds for all its loop orders: per-level minima of the dynamic energy
+   (orders.py), every tensor at least at its optimistic count (count_accesses(optimistic=True)).
+3. Visit tilings in increasing bound order; evaluate exactly the orders reaching each one's bound (and
+   walk the other orders only when a sliding window pays a stride change), and stop when the next
+   bound exceeds the best cost found. Nothing better can remain: the result is optimal for the
+   constraints.
 
 Tasks run on a process pool (both cores) sharing the best cost for pruning. Ties are broken by a
 fixed key, so the same input always gives the same mapping. With a time limit the best mapping so far
