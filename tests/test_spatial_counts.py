@@ -1,5 +1,6 @@
 """distinct_offsets (the number of distinct tiles or points a box of loops reaches) equals a literal
-enumeration of every point, for the closed form of ``p*s+r`` and for the general path."""
+enumeration of every point, for the closed forms (``p*s+r``; spatial translations of one structure,
+where rows share which dimensions move but not by how much) and for the general path."""
 import itertools
 
 import numpy as np
@@ -36,6 +37,16 @@ def test_distinct_offsets_equals_enumeration(box):
     offsets, factors = box
     got = distinct_offsets(np.array([offsets], np.int64), np.array([factors], np.int64))
     assert int(got[0]) == enumerate_points(offsets, factors)
+
+
+@settings(max_examples=200, deadline=None)
+@given(boxes(), st.lists(st.lists(st.sampled_from([1, 2, 3, 4]), min_size=4, max_size=4), min_size=2, max_size=4))
+def test_rows_moving_the_same_dimensions_by_different_steps(box, scales):
+    """A batch whose rows scale each loop's step differently (an inner extent times a coefficient)."""
+    offsets, factors = box
+    rows = [[[x * s for x in row] for row, s in zip(offsets, scale)] for scale in scales]
+    got = distinct_offsets(np.array(rows, np.int64), np.array([factors] * len(rows), np.int64))
+    assert [int(g) for g in got] == [enumerate_points(r, factors) for r in rows]
 
 
 def test_strided_window_has_gaps():

@@ -78,10 +78,10 @@ def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
     live = (factors > 1) & np.any(offsets != 0, axis=2)
     out = np.prod(np.where(live, factors, 1), axis=1)   # right wherever no two live loops share a dimension
     shared = ((offsets != 0) & live[:, :, None]).sum(axis=1).max(axis=1, initial=0) > 1
-    if shared.any() and (B == 1 or offsets.strides[0] == 0):   # one set of offsets for every row
-        fixed = _fixed_counts(offsets[0], factors)
-        if fixed is not None:
-            return fixed
+    if shared.any():   # every row moving the same dimensions: a closed form
+        closed = _pattern_counts(offsets, factors)
+        if closed is not None:
+            return closed
     if shared.any():
         key = np.concatenate([offsets[shared].reshape(int(shared.sum()), -1), factors[shared]], axis=1)
         first, inverse = unique_rows(key)
@@ -90,27 +90,29 @@ def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fixed_counts(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray | None:
-    """Closed form when every row has the same ``offsets`` [m, J] (a tensor's coefficients, ``p*s+r``):
-    every loop moves one dimension, at most two share one, and one of those moves by 1. With extents X
-    (step 1) and Y (step b) the points are runs of X every b: min(X*Y, (Y-1)*b + X), which holds for
-    unit extents too. None when the offsets are not of that shape."""
-    along = np.ones(factors.shape[0], np.int64)
-    for j in range(offsets.shape[1]):
-        loops = [i for i in range(offsets.shape[0]) if offsets[i, j] != 0]
-        if any(np.count_nonzero(offsets[i]) > 1 for i in loops) or len(loops) > 2:
-            return None
+def _pattern_counts(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray | None:
+    """Closed form when every row moves the same dimensions (a tensor's coefficients, or the spatial
+    translations of one loop structure): every loop moves one dimension, at most two share one, and
+    the smaller of their steps divides the larger. With extents X (step a) and Y (step k*a) the points
+    are runs of X every k: min(X*Y, (Y-1)*k + X), which holds for unit extents too. None otherwise."""
+    moves = offsets[0] != 0                                            # [m, J]
+    if np.any(moves.sum(axis=1) > 1) or np.any(moves.sum(axis=0) > 2) or \
+            (offsets.strides[0] != 0 and not np.all((offsets != 0) == moves[None])):
+        return None
+    count = np.ones(factors.shape[0], np.int64)
+    for j in range(moves.shape[1]):
+        loops = np.nonzero(moves[:, j])[0]
         if len(loops) == 1:
-            along = along * factors[:, loops[0]]
+            count = count * factors[:, loops[0]]
         elif len(loops) == 2:
-            unit = [i for i in loops if abs(offsets[i, j]) == 1]
-            if not unit:
+            a, b = np.abs(offsets[:, loops[0], j]), np.abs(offsets[:, loops[1], j])
+            small, large = np.minimum(a, b), np.maximum(a, b)
+            if np.any(large % small):
                 return None
-            u = unit[0]
-            o = loops[1] if loops[0] == u else loops[0]
-            x, y = factors[:, u], factors[:, o]
-            along = along * np.minimum(x * y, (y - 1) * abs(int(offsets[o, j])) + x)
-    return along
+            x = np.where(a <= b, factors[:, loops[0]], factors[:, loops[1]])   # the loop with the small step
+            y = np.where(a <= b, factors[:, loops[1]], factors[:, loops[0]])
+            count = count * np.minimum(x * y, (y - 1) * (large // small) + x)
+    return count
 
 
 def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
