@@ -65,6 +65,11 @@ def brute_force(einsum, arch, objective="energy"):
     return best
 
 
+def level_energy(rng: random.Random) -> ActionEnergy:
+    """Random read, write and update energy per word and a leakage for one buffer level."""
+    return ActionEnergy(*(round(rng.uniform(0.1, 5), 2) for _ in range(3)), round(rng.uniform(0, 0.01), 4))
+
+
 def random_problem(rng: random.Random):
     kind = rng.choice(["matmul", "matmul", "conv1d"])
     if kind == "matmul":
@@ -74,15 +79,13 @@ def random_problem(rng: random.Random):
         ranks = {"k": rng.choice([1, 2]), "c": rng.choice([1, 2]), "p": rng.choice([2, 3, 4]), "r": rng.choice([1, 3])}
         stride = rng.choice([1, 2])
         e = Einsum.parse(f"O[k,p] += I[c,p*{stride}+r] * W[k,c,r]", ranks)
-    def energy():
-        return ActionEnergy(*(round(rng.uniform(0.1, 5), 2) for _ in range(3)), round(rng.uniform(0, 0.01), 4))
     nodes = [Storage("DRAM", None, 8, rng.choice([1, 2, 4]), energy=ActionEnergy(60, 60, 60)),
              Storage("Buffer", rng.choice([8, 16, 24, 48]), 8, rng.choice([1, 2]), rng.choice([None, 1.0, 2.0]),
-                     energy=energy())]
+                     energy=level_energy(rng))]
     if kind == "matmul" and rng.random() < 0.5:   # three levels: keep the brute force affordable
         e = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", {r: rng.choice([1, 2, 3, 4]) for r in "mnk"})
         nodes.append(Fanout("PEs", *rng.choice([(2, 1), (1, 2), (3, 1)])))
-        nodes.append(Storage("Reg", rng.choice([2, 4]), 8, 1, energy=energy()))
+        nodes.append(Storage("Reg", rng.choice([2, 4]), 8, 1, energy=level_energy(rng)))
     nodes.append(Compute("MAC", 0.5))
     return e, Architecture("small", tuple(nodes))
 
@@ -134,13 +137,11 @@ def deep_problem(rng: random.Random):
         e = Einsum.parse("O[k,p] += I[c,p+r] * W[k,c,r]", {"k": rng.choice([2, 4]), "c": rng.choice([1, 2]),
                                                          "p": rng.choice([2, 4]), "r": rng.choice([1, 3])})
 
-    def energy():
-        return ActionEnergy(*(round(rng.uniform(0.1, 5), 2) for _ in range(3)), round(rng.uniform(0, 0.01), 4))
     nodes = (Storage("DRAM", None, 8, 1, energy=ActionEnergy(60, 60, 60)),
-             Storage("Buffer", rng.choice([16, 32, 64]), 8, 1, energy=energy()),
+             Storage("Buffer", rng.choice([16, 32, 64]), 8, 1, energy=level_energy(rng)),
              Fanout("PEs", *rng.choice([(2, 1), (2, 2), (3, 1)])),
-             Storage("RegA", rng.choice([2, 4, 8]), 8, 1, energy=energy()),
-             Storage("RegB", rng.choice([1, 2, 4]), 8, 1, energy=energy()),
+             Storage("RegA", rng.choice([2, 4, 8]), 8, 1, energy=level_energy(rng)),
+             Storage("RegB", rng.choice([1, 2, 4]), 8, 1, energy=level_energy(rng)),
              Compute("MAC", 0.5))
     return e, Architecture("deep", nodes)
 
@@ -152,12 +153,10 @@ def window_problem(rng: random.Random):
     e = Einsum.parse(f"O[k,p] += I[c,p*{rng.choice([1, 2])}+r] * W[k,c,r]",
                      {"k": k, "c": c, "p": rng.choice([2, 3, 4, 6]), "r": rng.choice([2, 3])})
 
-    def energy():
-        return ActionEnergy(*(round(rng.uniform(0.1, 5), 2) for _ in range(3)), round(rng.uniform(0, 0.01), 4))
     nodes = (Storage("DRAM", None, 8, 1, energy=ActionEnergy(60, 60, 60)),
-             Storage("Buffer", rng.choice([16, 32, 64]), 8, 1, energy=energy()),
+             Storage("Buffer", rng.choice([16, 32, 64]), 8, 1, energy=level_energy(rng)),
              Fanout("PEs", *rng.choice([(2, 1), (1, 2)])),
-             Storage("Reg", rng.choice([2, 3, 4, 6, 8]), 8, 1, energy=energy()),
+             Storage("Reg", rng.choice([2, 3, 4, 6, 8]), 8, 1, energy=level_energy(rng)),
              Compute("MAC", 0.5))
     return e, Architecture("window", nodes)
 

@@ -51,6 +51,16 @@ def _splits(n: int, slots: int) -> tuple[tuple[int, ...], ...]:
     return tuple((d,) + rest for d in divisors(n) for rest in _splits(n // d, slots - 1))
 
 
+def left_of(ctx, F: np.ndarray) -> np.ndarray:
+    """[B, ranks] what is left of each rank's bound once the chosen factors of F are taken."""
+    return np.stack([b // np.prod(F[:, ctx.rank_slots[r]], axis=1) for r, b in ctx.einsum.ranks.items()], axis=1)
+
+
+def windowed_operand(einsum, tensor) -> bool:
+    """An operand (not the output) with sliding windows: its fetches get window_fetches floors."""
+    return not window_free(einsum, tensor) and not tensor.is_output
+
+
 def _walk(levels, seen, product):
     """Levels (``on``, ``off``: product of the loops indexing / not indexing a tensor), inner to outer,
     after a state (``seen``: a loop indexing it already looped further in; ``product``: the loops not
@@ -95,9 +105,8 @@ def _hops(ctx, dp: int, below: int, windowed: bool = False) -> list[tuple[int, i
     """The hops into storage levels under ``below`` of tensors without sliding windows (``windowed``:
     of the operands with them)."""
     compute = len(ctx.arch.nodes) - 1
-    return [(p, c, t) for t, levels in ctx.dps[dp].items()
-            if (window_free(ctx.einsum, ctx.einsum.tensor(t)) if not windowed else
-                not window_free(ctx.einsum, ctx.einsum.tensor(t)) and not ctx.einsum.tensor(t).is_output)
+    wanted = windowed_operand if windowed else window_free
+    return [(p, c, t) for t, levels in ctx.dps[dp].items() if wanted(ctx.einsum, ctx.einsum.tensor(t))
             for p, c in zip(levels, levels[1:]) if c > below and c != compute]
 
 
@@ -118,8 +127,7 @@ def window_fetches(ctx, F: np.ndarray, level: int, below: int, s: NestStructure,
 
     def factors_of(r, keep):   # [B] product of rank r's factors in the slots ``keep`` accepts
         return np.prod(F[:, [k for k in ctx.rank_slots[r] if keep(ctx.slots[k])]], axis=1)
-    left = np.stack([b // factors_of(r, lambda sl: True) for r, b in ctx.einsum.ranks.items()], axis=1)
-    per_instance = left * np.stack([factors_of(r, lambda sl: sl.axis is not None and sl.node > c) for r in ranks],
+    per_instance = left_of(ctx, F) * np.stack([factors_of(r, lambda sl: sl.axis is not None and sl.node > c) for r in ranks],
                                    axis=1)   # spatial loops under the child share its instance
     capacity = np.inf if node.effective_size is None else node.effective_size / words_per_value(s, node, t)
     floor = np.zeros(len(F))
@@ -154,7 +162,7 @@ def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
     the same products that are no better for any hop are dropped. None when there are more than
     MAX_SPLITS. Cached per search: listed once per spatial factors under ``below`` for the whole rank
     bounds (most spatial choices share them), then kept where they divide what the spatial loops leave."""
-    first = min((j for j in _sized(ctx, dp, below)), default=len(ctx.arch.nodes))
+    first = min(_sized(ctx, dp, below), default=len(ctx.arch.nodes))
     inside = tuple(int(f) if ctx.slots[k].axis is not None and ctx.slots[k].node > first else 1
                    for k, f in enumerate(spatial))   # only these reach the tiles of the split levels
     limits = tuple(bound // int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]))
@@ -312,8 +320,7 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
     B, n_patterns = len(F), 1 << len(hops)
     out = np.full((B, n_patterns), np.inf)
     spatial_cols = [k for k, sl in enumerate(ctx.slots) if sl.axis is not None]
-    left = np.stack([bound // np.prod(F[:, ctx.rank_slots[r]], axis=1) for r, bound in ctx.einsum.ranks.items()],
-                    axis=1)
+    left = left_of(ctx, F)
     has_slot = np.array([any(ctx.slots[k].node == below and ctx.slots[k].axis is None for k in ctx.rank_slots[r])
                          for r in ranks])
     outer_slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node <= level]

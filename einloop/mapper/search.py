@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from einloop.mapper.completion import undecided_energy, window_energy
+from einloop.mapper.completion import left_of, undecided_energy, window_energy, windowed_operand
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
 from einloop.mapper.local import Neighbourhood, cached_structure
 from einloop.mapper.orders import OrderBounds, link_energy, links, order_bounds
@@ -210,20 +210,22 @@ def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarr
     above (orders.py). The other hops get their optimistic counts raised to floors no split of the rest
     beats (completion.py). Cheap floors first; the splits of the rest and the joint loop orders only
     for the rows still within reach (most are dropped before)."""
-    bound = _outer_pass(ctx, dp, F, level, thorough=False)
+    bound, decided_extra = _outer_pass(ctx, dp, F, level)
     close = bound <= _limit()
     if close.any():
-        bound[close] = np.maximum(bound[close], _outer_pass(ctx, dp, F[close], level, thorough=True))
+        thorough, _ = _outer_pass(ctx, dp, F[close], level, decided_extra[close])
+        bound[close] = np.maximum(bound[close], thorough)
     return bound
 
 
-def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, thorough: bool) -> np.ndarray:
-    """One pass of _outer_bounds; ``thorough``: undecided hops at the lowest over the splits of the rest
-    (not only at their floors), and decided hops at one loop order per level for all tensors together
-    (not only each at its own best)."""
+def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra: np.ndarray | None = None):
+    """One pass of _outer_bounds: (bound, what the decided hops add to their optimistic energy, each
+    tensor at its own best order or its sweep floor). Given that from the cheap pass (``decided_extra``),
+    the thorough pass charges undecided hops at the lowest over the splits of the rest (not only at
+    their floors) and decided hops at one loop order per level for all tensors together."""
+    thorough = decided_extra is not None
     T = F.copy()
-    for r, bound in ctx.einsum.ranks.items():   # the rest in each rank's innermost slot: a completion
-        T[:, ctx.last_slot[r]] *= bound // np.prod(F[:, ctx.rank_slots[r]], axis=1)
+    T[:, [ctx.last_slot[r] for r in ctx.einsum.ranks]] *= left_of(ctx, F)   # the rest innermost: a completion
     below = [i for i in ctx.storages if i > level]
     decided = [h for h in links(ctx, dp) if h[1] <= below[0]]
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
@@ -233,23 +235,24 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, thorough: boo
     optimistic.energy = optimistic.energy + undecided_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic,
                                                              splits=thorough)
     rest = optimistic.energy - link_energy(optimistic, decided)
-    energy = optimistic.energy.copy()   # first each tensor at its own best order
-    for t, ((s, cols), *_) in per_tensor.items():
-        mine = [h for h in decided if h[2] == t]
-        if mine:
-            exact = evaluate_batch(s, T[:, cols], reuse_rule=ctx.rule, tensors=(t,))
-            energy += link_energy(exact, mine) - link_energy(optimistic, mine)
-    compute = len(ctx.arch.nodes) - 1
-    windowed = [h for h in decided if h[1] != compute and not window_free(ctx.einsum, ctx.einsum.tensor(h[2]))
-                and not ctx.einsum.tensor(h[2]).is_output]   # no best order of their own: their sweep floor
-    if windowed:
-        energy += window_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic, windowed)
+    if decided_extra is None:   # each tensor at its own best order (the same in both passes)
+        decided_extra = np.zeros(len(F))
+        for t, ((s, cols), *_) in per_tensor.items():
+            mine = [h for h in decided if h[2] == t]
+            if mine:
+                exact = evaluate_batch(s, T[:, cols], reuse_rule=ctx.rule, tensors=(t,))
+                decided_extra += link_energy(exact, mine) - link_energy(optimistic, mine)
+        compute = len(ctx.arch.nodes) - 1
+        windowed = [h for h in decided if h[1] != compute and windowed_operand(ctx.einsum, ctx.einsum.tensor(h[2]))]
+        if windowed:   # no best order of their own: their sweep floor
+            decided_extra += window_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic, windowed)
+    energy = optimistic.energy + decided_extra
     bound = _objective(ctx.objective, energy, optimistic.cycles)
     close = bound <= _limit()
     if thorough and close.any():   # then one order per level for all tensors together
         ob = order_bounds(ctx, dp, T[close], rest[close], decided)
         bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, optimistic.cycles[close]))
-    return bound
+    return bound, decided_extra
 
 
 def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
