@@ -222,6 +222,48 @@ def test_partial_tiling_bounds_hold_for_every_completion(seed):
     assert checked > 0
 
 
+@pytest.mark.parametrize("seed,kind", [(s, "random") for s in range(4)] + [(s, "window") for s in range(4)] +
+                         [(0, "deep")])
+def test_order_tables_match_the_model_order_by_order(seed, kind):
+    """orders.py prices each loop order of a level in closed form (a step term per loop, depending on
+    the set of loops inside it). Every entry of every level's table must equal what the model computes
+    under "slide" for the reference orders with that one level's order changed."""
+    from einloop.mapper import orders as O
+    from einloop.mapper.local import cached_structure
+    from einloop.mapper.space import level_orders, temporal_tilings
+    from einloop.model.reuse import BOUND_RULE
+
+    ctx, cons, spatial = bound_context(5000 + seed, kind)
+    compute = len(ctx.arch.nodes) - 1
+    checked = 0
+    for dp, kept in list(enumerate(ctx.dps))[::3]:
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:40]
+        if not len(T):
+            continue
+        hops = O.links(ctx, dp)
+        ob = O.order_bounds(ctx, dp, T, np.zeros(len(T)), hops)
+        ref = O.reference_orders(ctx)
+        for j, (i, table) in enumerate(zip(ctx.storages, ob.tables)):
+            affected = [h for h in hops if h[1] > i and h[1] != compute]
+            tensors = tuple({t for _, _, t in affected})
+            for g, menu in enumerate(table.menus):
+                rows = np.nonzero(table.group == g)[0]
+                if len(menu) < 2 or not affected:
+                    continue
+                energy = []
+                for order in menu:
+                    s, cols = cached_structure(ctx, dp, ref[:j] + (order,) + ref[j + 1:])
+                    energy.append(O.link_energy(evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE,
+                                                               tensors=tensors), affected))
+                s, cols = cached_structure(ctx, dp, ref)
+                at_ref = O.link_energy(evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE, tensors=tensors),
+                                       affected)
+                expected = np.stack(energy, axis=1) - at_ref[:, None]
+                assert table.deltas[g] == pytest.approx(expected, rel=1e-9, abs=1e-6), (dp, i, menu)
+                checked += expected.size
+    assert checked > 0
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_per_level_order_minimum_is_the_minimum_over_all_orders(seed):
     """orders.py: under "slide" dynamic energy is a sum of per-level terms, so the sum of per-level

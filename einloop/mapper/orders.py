@@ -8,6 +8,10 @@ span). So dynamic energy is a sum of per-level terms, and its minimum over all l
 of per-level minima: one evaluation per order of each level, not one per combination of orders.
 For tensors without sliding windows "slide" is the model's own rule, so the minimum is reached; with
 them it is a lower bound, and the search evaluates the orders reaching it exactly.
+
+Each loop's term depends on its level's order only through the set of that level's loops inside it,
+so a level with k looping ranks needs k * 2^(k-1) step terms, computed at once with numpy; every
+order's value is then a sum of k of them (_step_terms), no model call per order.
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ import numpy as np
 
 from einloop.mapper.local import cached_structure
 from einloop.mapper.space import level_orders
-from einloop.model.evaluate import evaluate_batch
+from einloop.model.accesses import count_accesses, plan
+from einloop.model.costs import costs, vectors, words_per_value
 from einloop.model.reuse import BOUND_RULE
 
 
@@ -84,12 +89,15 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
     """Per complete tiling the lowest energy of ``hops`` (default: all) over all loop orders under
     "slide", plus ``rest`` [B]: everything else (compute, a leakage bound, the other hops' optimistic
     energy when a partial tiling has not decided them, see search._outer_bounds), and every level's
-    table."""
+    table. The reference orders are evaluated by the model; each other order of a level changes the
+    counts of the hops below it by closed-form step terms (_step_terms), priced like the model does."""
     hops = links(ctx, dp) if hops is None else hops
     ref_orders = reference_orders(ctx)
     s, cols = cached_structure(ctx, dp, ref_orders)
-    ref_costs = evaluate_batch(s, T[:, cols], reuse_rule=BOUND_RULE, tensors=tuple({t for _, _, t in hops}))
+    nc = count_accesses(s, T[:, cols], BOUND_RULE, tensors=tuple({t for _, _, t in hops}))
+    ref_costs = costs(s, nc)
     base = link_energy(ref_costs, hops) + rest
+    extents = _rank_extents(ctx, T)
     tables, evaluations = [], len(T)
     for j, i in enumerate(ctx.storages):
         level_slots = [k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]
@@ -99,23 +107,101 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
         menus, deltas = [], []
         permutation = ctx.cons.at(ctx.arch.nodes[i].name).permutation
         affected = [h for h in hops if h[1] > i and h[1] != len(ctx.arch.nodes) - 1]   # its order moves these
-        ref_affected = link_energy(ref_costs, affected)
-        tensors = tuple({t for _, _, t in affected})
         for g, on in enumerate(patterns):
             rows = np.nonzero(group == g)[0]
             position[rows] = np.arange(len(rows))
-            active = tuple(ctx.slots[k].rank for k, a in zip(level_slots, on) if a)
-            menu = level_orders(ctx.einsum, active, permutation)
+            active = [k for k, a in zip(level_slots, on) if a]
+            menu = level_orders(ctx.einsum, tuple(ctx.slots[k].rank for k in active), permutation)
             d = np.zeros((len(rows), len(menu)))
             if len(menu) > 1 and affected:   # a single canonical order is equivalent to the reference
                 evaluations += len(rows) * len(menu)
-                for m, order in enumerate(menu):
-                    s, cols = cached_structure(ctx, dp, ref_orders[:j] + (order,) + ref_orders[j + 1:])
-                    c = evaluate_batch(s, T[rows][:, cols], reuse_rule=BOUND_RULE, tensors=tensors)
-                    d[:, m] = link_energy(c, affected) - ref_affected[rows]
+                d = _order_deltas(ctx, s, nc, ref_costs, T[rows], rows, extents, i, active, menu, affected)
             menus.append(menu)
             deltas.append(d)
         tables.append(LevelTable(group, position, menus, deltas))
     bound = base + sum((t.low for t in tables), np.zeros(len(T)))
     return OrderBounds(bound, base, tables, evaluations)
 
+
+def _rank_extents(ctx, T: np.ndarray) -> np.ndarray:
+    """[N+1, B, R]: per arch node n, each rank's extent spanned by the loops of nodes n and below."""
+    n_nodes, ranks = len(ctx.arch.nodes), list(ctx.einsum.ranks)
+    ext = np.ones((n_nodes + 1, len(T), len(ranks)), np.int64)
+    for n in range(n_nodes - 1, -1, -1):
+        ext[n] = ext[n + 1]
+        for k, sl in enumerate(ctx.slots):
+            if sl.node == n:
+                ext[n, :, ranks.index(sl.rank)] *= T[:, k]
+    return ext
+
+
+def _step_terms(ctx, T: np.ndarray, extents: np.ndarray, level: int, active: list[int], coef: np.ndarray,
+                child: int) -> np.ndarray:
+    """[B, k, 2^k] words a child instance fetches (under "slide") on the steps of each active loop
+    ``a`` of ``level`` when the loops in the subset ``mask`` (bit b: ``active[b]``) of that level sit
+    inside it (entries with ``a`` in ``mask`` unused). Its steps are (b_a - 1) times every temporal
+    loop outside it; each step moves the child's tile by its stride minus the wrap-back of the loops
+    inside it (those of ``mask``, and every temporal loop between ``level`` and the child) and fetches
+    the points not in the previous tile (model/reuse.py). So a level's order changes a hop's count by
+    a sum of one term per loop, each depending only on which loops of the level are inside it."""
+    ranks = list(ctx.einsum.ranks)
+    B, k = len(T), len(active)
+    box = (extents[child] - 1) @ np.abs(coef).T + 1                       # [B, J] the child's tile
+    full = np.prod(box, axis=1)
+    below = extents[level + 1]                                           # spans under ``level``
+    wrap = np.zeros(box.shape, np.int64)                                 # inner levels' wrap-back
+    above = np.ones(B, np.int64)
+    for q, sl in enumerate(ctx.slots):
+        if sl.axis is not None:
+            continue
+        if sl.node < level:
+            above *= T[:, q]
+        elif level < sl.node < child:
+            r = ranks.index(sl.rank)
+            wrap += ((T[:, q] - 1) * extents[sl.node + 1][:, r])[:, None] * coef[:, r][None, :]
+    b = T[:, active]                                                      # [B, k]
+    r_of = [ranks.index(ctx.slots[q].rank) for q in active]
+    stride = np.stack([below[:, r][:, None] * coef[:, r][None, :] for r in r_of], axis=1)   # [B, k, J]
+    shift = np.zeros((1 << k,) + box.shape, np.int64)                      # [2^k, B, J] wrap of a mask's loops
+    inside = np.ones((1 << k, B), np.int64)                                # product of a mask's loops
+    for mask in range(1, 1 << k):
+        low = (mask & -mask).bit_length() - 1
+        shift[mask] = shift[mask & (mask - 1)] + (b[:, low] - 1)[:, None] * stride[:, low]
+        inside[mask] = inside[mask & (mask - 1)] * b[:, low]
+    out = np.zeros((B, k, 1 << k))
+    for a in range(k):
+        move = stride[None, :, a] - shift - wrap[None]                       # [2^k, B, J]
+        kept_points = np.prod(np.maximum(box[None] - np.abs(move), 0), axis=2)
+        outside = inside[-1][None] // (b[:, a][None] * inside)              # level loops outside ``a``
+        out[:, a] = ((b[:, a] - 1)[None] * above[None] * outside * (full[None] - kept_points)).T
+    return out
+
+
+def _order_masks(active_ranks: tuple[str, ...], order: tuple[str, ...]) -> list[int]:
+    """Per active loop, the mask of the active loops inside it under ``order`` (outer to inner)."""
+    pos = {r: order.index(r) for r in active_ranks}
+    return [sum(1 << b for b, other in enumerate(active_ranks) if pos[other] > pos[r]) for r in active_ranks]
+
+
+def _order_deltas(ctx, s, nc, ref_costs, T, rows, extents, level, active, menu, affected) -> np.ndarray:
+    """[rows, orders] energy of the ``affected`` hops under each order of ``level`` (the other levels at
+    their reference orders) minus that under the reference order, counts priced as model/costs.py does."""
+    ranks = tuple(ctx.slots[q].rank for q in active)
+    ext = extents[:, rows]
+    masks = np.array([_order_masks(ranks, o) for o in menu + (ranks,)])   # the reference order last
+    out = np.zeros((len(rows), len(menu)))
+    for p, c, t in affected:
+        terms = _step_terms(ctx, T, ext, level, active, plan(s).coef[t], c)
+        words = terms[:, np.arange(len(ranks))[None, :], masks].sum(axis=2)    # [rows, orders + 1]
+        change = words[:, :-1] - words[:, -1:]
+        parent = nc.counts[(p, t)]
+        spread = (nc.instances[rows, c] / nc.instances[rows, p] / parent.multicast[rows])[:, None]
+        moved = [(p, "read", parent.reads[rows], spread), (c, "fill", nc.counts[(c, t)].fills[rows], 1.0)]
+        if ctx.einsum.tensor(t).is_output:
+            moved.append((p, "update", parent.updates[rows], spread))
+        for node_index, action, count, scale in moved:
+            node = ctx.arch.nodes[node_index]
+            priced = vectors(count[:, None] + change * scale, words_per_value(s, node, t), node.block_size) * \
+                getattr(node.energy, action) * nc.instances[rows, node_index][:, None]
+            out += priced - ref_costs.action_energy[(node_index, t, action)][rows][:, None]
+    return out
