@@ -129,12 +129,12 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
     iterations = np.prod(np.where(temporal[None, :], factors, 1), axis=1)
     counts: dict[tuple[int, str], TensorLevelCounts] = {}
     compute_node = n_nodes - 1
-    if optimistic:   # [L+1, B, R]: per rank, product of the spatial factors above each boundary
-        spatial_extent = np.ones((L + 1, B, len(s.ranks)), np.int64)
-        for l in range(L):
-            spatial_extent[l + 1] = spatial_extent[l]
-            if not temporal[l]:
-                spatial_extent[l + 1, :, s.loop_rank[l]] *= factors[:, l]
+
+    def spatial_above(b):   # [B, R]: per rank, product of the spatial factors of the loops above boundary b
+        out = np.ones((B, len(s.ranks)), np.int64)
+        for l in np.nonzero(~temporal[:b])[0]:
+            out[:, s.loop_rank[l]] *= factors[:, l]
+        return out
     for t in s.einsum.tensors:
         if tensors is not None and t.name not in tensors:
             continue
@@ -151,7 +151,7 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
             elif optimistic:   # every point the child instance ever uses, fetched once; not "at least one
                 # tile": a strided tile's box holds gaps, and the mapper's partial tilings put the rest
                 # of every rank in the innermost level, a tile no other completion shares
-                span = ext[0] // spatial_extent[s.boundary[c]]
+                span = ext[0] // spatial_above(s.boundary[c])
                 deltas = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
             elif pl.window_free[t.name]:
                 deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)

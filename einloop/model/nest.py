@@ -65,14 +65,35 @@ def structure_of(einsum: Einsum, arch: Architecture, mapping: Mapping) -> tuple[
     return s, np.array([[l.factor for l, _ in loops]], np.int64).reshape(1, len(loops))
 
 
-def rank_extents(s: NestStructure, factors: np.ndarray) -> np.ndarray:
-    """[L+1, B, R]: extent of each rank spanned by loops[b:], for every boundary b."""
-    B, L = factors.shape
-    ext = np.ones((L + 1, B, len(s.ranks)), np.int64)
-    for l in range(L - 1, -1, -1):
-        ext[l] = ext[l + 1]
-        ext[l, :, s.loop_rank[l]] *= factors[:, l]
-    return ext
+class RankExtents:
+    """Each rank's extent spanned by loops[b:] for any boundary b, as ``ext[b]`` ([B, R]). Kept as
+    running products of each rank's own loops (a [L+1, B, R] array would be mostly copies: the
+    mapper's bound batches hold 10^5 rows)."""
+
+    def __init__(self, s: NestStructure, factors: np.ndarray):
+        B, L = factors.shape
+        R = len(s.ranks)
+        self.products = np.ones((B, L + R), np.int64)    # per rank: its loops' suffix products, then 1
+        self.column = np.zeros((L + 1, R), np.int64)     # boundary, rank -> column of ``products``
+        start = 0
+        for r in range(R):
+            mine = np.nonzero(s.loop_rank == r)[0]
+            if len(mine):
+                self.products[:, start:start + len(mine)] = np.cumprod(factors[:, mine[::-1]], axis=1)[:, ::-1]
+            self.column[:, r] = start + np.searchsorted(mine, np.arange(L + 1))
+            start += len(mine) + 1
+
+    def __getitem__(self, b) -> np.ndarray:
+        return self.products[:, self.column[b]]
+
+    def of_loops(self, loops: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+        """[B, n] extent of rank ``ranks[i]`` spanned by the loops inside loop ``loops[i]``."""
+        return self.products[:, self.column[loops + 1, ranks]]
+
+
+def rank_extents(s: NestStructure, factors: np.ndarray) -> RankExtents:
+    """Extent of each rank spanned by loops[b:], for every boundary b (``ext[b]``: [B, R])."""
+    return RankExtents(s, factors)
 
 
 def box_extents(coef: np.ndarray, rank_ext: np.ndarray) -> np.ndarray:
@@ -80,10 +101,10 @@ def box_extents(coef: np.ndarray, rank_ext: np.ndarray) -> np.ndarray:
     return (rank_ext - 1) @ np.abs(coef).T + 1
 
 
-def translations(s: NestStructure, coef: np.ndarray, ext: np.ndarray, loops: np.ndarray) -> np.ndarray:
+def translations(s: NestStructure, coef: np.ndarray, ext: RankExtents, loops: np.ndarray) -> np.ndarray:
     """[B, len(loops), J]: how far one step of each loop moves the tensor's tile."""
     if len(loops) == 0:
-        return np.zeros((ext.shape[1], 0, coef.shape[0]), np.int64)
+        return np.zeros((ext.products.shape[0], 0, coef.shape[0]), np.int64)
     ranks = s.loop_rank[loops]
-    stride = np.stack([ext[l + 1][:, r] for l, r in zip(loops, ranks)], axis=1)  # [B, n]
+    stride = ext.of_loops(loops, ranks)  # [B, n]
     return stride[:, :, None] * coef[:, ranks].T[None, :, :]
