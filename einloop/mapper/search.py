@@ -298,7 +298,7 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
     points.sort(key=lambda x: x[:4])
     # random kicks only when a time limit may make this the answer: otherwise the exact search does better
     best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline,
-                       kicks=0 if ctx.deadline is None else 24, target=floor)
+                       kicks=24, target=floor)
     if best is None or not np.isfinite(best[0]):
         return None
     obj, energy, cycles, dp, menu, row = best

@@ -61,6 +61,8 @@ class Plan:
     chains: dict[str, tuple[int, ...]]
     links: dict[str, tuple[Link, ...]]
     window_free: dict[str, bool]   # no coordinate slides over two ranks (see _stationary_fetches)
+    point_ranks: dict[str, np.ndarray | None]   # window-free, each rank in one coordinate: a box's points
+    # are the product of these ranks' extents (None: count them, spatial.distinct_offsets)
 
 
 def window_free(einsum, tensor) -> bool:
@@ -72,10 +74,12 @@ def window_free(einsum, tensor) -> bool:
 def plan(s: NestStructure) -> Plan:
     temporal = s.loop_axis == TEMPORAL
     compute = len(s.arch.nodes) - 1
-    coef, chains, links, free = {}, {}, {}, {}
+    coef, chains, links, free, points = {}, {}, {}, {}, {}
     for t in s.einsum.tensors:
         c = s.coefficients(t.name)
         free[t.name] = window_free(s.einsum, t)
+        used = (c != 0).sum(axis=0)
+        points[t.name] = np.nonzero(used)[0] if free[t.name] and np.all(used <= 1) else None
         chain = tuple(s.kept[t.name]) + (compute,)
         hops = []
         for p, ch in zip(chain, chain[1:]):
@@ -87,7 +91,7 @@ def plan(s: NestStructure) -> Plan:
             relevant = np.array([bool(np.any(c[:, s.loop_rank[l]])) for l in outer], bool)
             hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant))
         coef[t.name], chains[t.name], links[t.name] = c, chain, tuple(hops)
-    return Plan(coef, chains, links, free)
+    return Plan(coef, chains, links, free, points)
 
 
 def _stationary_fetches(bounds: np.ndarray, relevant: np.ndarray) -> np.ndarray:
@@ -122,19 +126,22 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
     pl = plan(s)
     ext = rank_extents(s, factors)
     temporal = s.loop_axis == TEMPORAL
-    spatial_f = np.where(temporal[None, :], 1, factors)
+    spatial_loops = np.nonzero(~temporal)[0]
     # utilized instances of node i: product of spatial factors of the loops above it
-    cum = np.concatenate([np.ones((B, 1), np.int64), np.cumprod(spatial_f, axis=1)], axis=1)
-    instances = cum[:, list(s.boundary)]
-    iterations = np.prod(np.where(temporal[None, :], factors, 1), axis=1)
+    cum = np.concatenate([np.ones((B, 1), np.int64), np.cumprod(factors[:, spatial_loops], axis=1)], axis=1)
+    instances = cum[:, np.searchsorted(spatial_loops, list(s.boundary))]
+    iterations = _prod(factors, np.nonzero(temporal)[0])
     counts: dict[tuple[int, str], TensorLevelCounts] = {}
     compute_node = n_nodes - 1
+    above: dict[int, np.ndarray] = {}
 
     def spatial_above(b):   # [B, R]: per rank, product of the spatial factors of the loops above boundary b
-        out = np.ones((B, len(s.ranks)), np.int64)
-        for l in np.nonzero(~temporal[:b])[0]:
-            out[:, s.loop_rank[l]] *= factors[:, l]
-        return out
+        if b not in above:
+            out = np.ones((B, len(s.ranks)), np.int64)
+            for l in spatial_loops[spatial_loops < b]:
+                out[:, s.loop_rank[l]] *= factors[:, l]
+            above[b] = out
+        return above[b]
     for t in s.einsum.tensors:
         if tensors is not None and t.name not in tensors:
             continue
@@ -152,7 +159,10 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 # tile": a strided tile's box holds gaps, and the mapper's partial tilings put the rest
                 # of every rank in the innermost level, a tile no other completion shares
                 span = ext[0] // spatial_above(s.boundary[c])
-                deltas = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
+                if pl.point_ranks[t.name] is not None:
+                    deltas = _prod(span, pl.point_ranks[t.name])
+                else:
+                    deltas = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
             elif pl.window_free[t.name]:
                 deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:
@@ -183,6 +193,6 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
     sx, sy = {}, {}
     for i, node in enumerate(s.arch.nodes):
         mine = s.loop_node == i
-        sx[i] = np.prod(np.where((mine & (s.loop_axis == 1))[None, :], factors, 1), axis=1)
-        sy[i] = np.prod(np.where((mine & (s.loop_axis == 2))[None, :], factors, 1), axis=1)
+        sx[i] = _prod(factors, np.nonzero(mine & (s.loop_axis == 1))[0])
+        sy[i] = _prod(factors, np.nonzero(mine & (s.loop_axis == 2))[0])
     return NestCounts(counts, instances, iterations, sx, sy)
