@@ -79,8 +79,10 @@ def cached_structure(ctx, dp: int, orders, active: np.ndarray | None = None):
 class Neighbourhood:
     """Structures, menus and constraint checks of one search, cached."""
 
-    def __init__(self, ctx):
+    def __init__(self, ctx, spatial: np.ndarray | None = None):
         self.ctx = ctx
+        self.spatial = spatial   # [S, slots] the spatial choices (spatial columns only nonzero-meaningful)
+        self.spatial_cols = np.array([k for k, sl in enumerate(ctx.slots) if sl.axis is not None], np.int64)
         self.menus = [order_menu(ctx, i) for i in ctx.storages]
         keys = [tuple(sorted(kept.items())) for kept in ctx.dps]
         index = {k: i for i, k in enumerate(keys)}
@@ -130,6 +132,25 @@ class Neighbourhood:
                 out.append(n)
         return np.array(out, np.int64).reshape(-1, len(row))
 
+    def respatial(self, row: np.ndarray) -> np.ndarray:
+        """The point under every other spatial choice: each rank's temporal factors keep what they can
+        from the innermost slot outward (greatest common divisors), the outermost level takes the rest.
+        Single-factor moves cannot swap spatial ranks (the mesh overflows in between)."""
+        if self.spatial is None or not len(self.spatial_cols):
+            return np.zeros((0, len(row)), np.int64)
+        ctx = self.ctx
+        out = np.repeat(row[None], len(self.spatial), axis=0)
+        out[:, self.spatial_cols] = self.spatial[:, self.spatial_cols]
+        for r, bound in ctx.einsum.ranks.items():
+            temporal = [k for k in ctx.rank_slots[r] if ctx.slots[k].axis is None]   # outer to inner
+            spatial = [k for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]
+            left = bound // np.prod(out[:, spatial], axis=1)
+            for k in temporal[:0:-1]:
+                out[:, k] = np.gcd(out[:, k], left)
+                left //= out[:, k]
+            out[:, temporal[0]] = left
+        return out[np.any(out != row[None], axis=1)]
+
     def orders(self, menu: tuple[int, ...], row: np.ndarray) -> tuple[tuple[str, ...], ...]:
         """The menu's orders restricted to the loops of ``row`` that iterate."""
         ctx = self.ctx
@@ -142,7 +163,7 @@ class Neighbourhood:
         best = (float(obj[0]), float(e[0]), float(c[0]), dp, menu, row)
         while deadline is None or time.time() < deadline:
             cands = []
-            F = self.neighbours(best[5])
+            F = np.concatenate([self.neighbours(best[5]), self.respatial(best[5])])
             if len(F):
                 obj, e, c = self.evaluate(best[3], best[4], F)
                 j = int(np.argmin(obj))

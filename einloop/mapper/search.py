@@ -273,7 +273,7 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
     after every slot) gives complete tilings; the best few under uniform loop orders start a local
     search (local.py) that also moves between dataplacements, until it reaches ``floor`` (the lowest
     bound of any group: then it is optimal)."""
-    hood = Neighbourhood(ctx)
+    hood = Neighbourhood(ctx, spatial)
     points = []
     seeds = range(len(ctx.dps)) if len(ctx.dps) <= 16 else \
         [max(range(len(ctx.dps)), key=lambda d: (sum(len(v) for v in ctx.dps[d].values()), -d))]
@@ -296,7 +296,7 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
             obj = hood.evaluate(dp, menu, T)[0]
             points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
     points.sort(key=lambda x: x[:4])
-    # random kicks only when a time limit may make this the answer: otherwise the exact search does better
+    # random kicks too: a seed near the optimum prunes whole partial tilings from the first task on
     best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline,
                        kicks=24, target=floor)
     if best is None or not np.isfinite(best[0]):
