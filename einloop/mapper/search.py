@@ -38,7 +38,7 @@ from einloop.mapper.space import (TooManyTilings, count_orders, dataplacements, 
 from einloop.model.accesses import count_accesses, window_free
 from einloop.model.costs import costs
 from einloop.model.evaluate import evaluate, evaluate_batch
-from einloop.model.nest import build_structure
+from einloop.model.nest import build_structure, take_rows
 from einloop.model.result import Result
 from einloop.spec.arch import Architecture, Fanout, Storage
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
@@ -235,17 +235,21 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
     optimistic.energy = optimistic.energy + undecided_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic,
                                                              splits=thorough)
     rest = optimistic.energy - link_energy(optimistic, decided)
-    if decided_extra is None:   # each tensor at its own best order (the same in both passes)
+    if decided_extra is None:   # each tensor at its own best order (the same in both passes), for the
+        # rows the rest leaves within reach (the others are dropped already: the extras only add)
         decided_extra = np.zeros(len(F))
+        reach = _objective(ctx.objective, optimistic.energy, optimistic.cycles) <= _limit()
+        Tr = T[reach]
         for t, ((s, cols), *_) in per_tensor.items():
             mine = [h for h in decided if h[2] == t]
-            if mine:
-                exact = evaluate_batch(s, T[:, cols], reuse_rule=ctx.rule, tensors=(t,))
-                decided_extra += link_energy(exact, mine) - link_energy(optimistic, mine)
+            if mine and len(Tr):
+                exact = evaluate_batch(s, Tr[:, cols], reuse_rule=ctx.rule, tensors=(t,))
+                decided_extra[reach] += link_energy(exact, mine) - link_energy(optimistic, mine)[reach]
         compute = len(ctx.arch.nodes) - 1
         windowed = [h for h in decided if h[1] != compute and windowed_operand(ctx.einsum, ctx.einsum.tensor(h[2]))]
-        if windowed:   # no best order of their own: their sweep floor
-            decided_extra += window_energy(ctx, dp, F, level, below[0], base_s, nc, optimistic, windowed)
+        if windowed and len(Tr):   # no best order of their own: their sweep floor
+            decided_extra[reach] += window_energy(ctx, dp, F[reach], level, below[0], base_s, take_rows(nc, reach),
+                                                  take_rows(optimistic, reach), windowed)
     energy = optimistic.energy + decided_extra
     bound = _objective(ctx.objective, energy, optimistic.cycles)
     close = bound <= _limit()

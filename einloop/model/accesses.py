@@ -135,11 +135,11 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
     compute_node = n_nodes - 1
     above: dict[int, np.ndarray] = {}
 
-    def spatial_above(b):   # [B, R]: per rank, product of the spatial factors of the loops above boundary b
+    def used_by_instance(b):   # [B, R]: each rank's extent one instance of the node at boundary b spans
         if b not in above:
-            out = np.ones((B, len(s.ranks)), np.int64)
+            out = ext[0].copy()
             for l in spatial_loops[spatial_loops < b]:
-                out[:, s.loop_rank[l]] *= factors[:, l]
+                out[:, s.loop_rank[l]] //= factors[:, l]
             above[b] = out
         return above[b]
     for t in s.einsum.tensors:
@@ -158,7 +158,7 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
             elif optimistic:   # every point the child instance ever uses, fetched once; not "at least one
                 # tile": a strided tile's box holds gaps, and the mapper's partial tilings put the rest
                 # of every rank in the innermost level, a tile no other completion shares
-                span = ext[0] // spatial_above(s.boundary[c])
+                span = used_by_instance(s.boundary[c])
                 if pl.point_ranks[t.name] is not None:
                     deltas = _prod(span, pl.point_ranks[t.name])
                 else:
@@ -174,9 +174,11 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
             sent = deltas * groups
             per[p].multicast = _prod(factors, link.between) / groups
             if c != compute_node:
-                span = ext[s.boundary[c]].copy()
-                for l in link.between:
-                    span[:, s.loop_rank[l]] *= factors[:, l]
+                span = ext[s.boundary[c]]
+                if len(link.between):
+                    span = span.copy()
+                    for l in link.between:
+                        span[:, s.loop_rank[l]] *= factors[:, l]
                 parts[c] = parts[p] * tiles[c] / np.prod(box_extents(coef, span), axis=-1)
             if t.is_output:
                 per[p].updates = sent

@@ -4,7 +4,7 @@ The mapper varies factors over a fixed structure, so everything downstream is ve
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 
 import numpy as np
 
@@ -75,6 +75,7 @@ class RankExtents:
         R = len(s.ranks)
         self.products = np.ones((B, L + R), np.int64)    # per rank: its loops' suffix products, then 1
         self.column = np.zeros((L + 1, R), np.int64)     # boundary, rank -> column of ``products``
+        self._at: dict[int, np.ndarray] = {}             # boundaries asked for (read only: shared)
         start = 0
         for r in range(R):
             mine = np.nonzero(s.loop_rank == r)[0]
@@ -84,7 +85,10 @@ class RankExtents:
             start += len(mine) + 1
 
     def __getitem__(self, b) -> np.ndarray:
-        return self.products[:, self.column[b]]
+        b = int(b)
+        if b not in self._at:
+            self._at[b] = self.products[:, self.column[b]]
+        return self._at[b]
 
     def of_loops(self, loops: np.ndarray, ranks: np.ndarray) -> np.ndarray:
         """[B, n] extent of rank ``ranks[i]`` spanned by the loops inside loop ``loops[i]``."""
@@ -108,3 +112,15 @@ def translations(s: NestStructure, coef: np.ndarray, ext: RankExtents, loops: np
     ranks = s.loop_rank[loops]
     stride = ext.of_loops(loops, ranks)  # [B, n]
     return stride[:, :, None] * coef[:, ranks].T[None, :, :]
+
+
+def take_rows(batch, rows):
+    """A batch result (NestCounts, BatchCosts: dataclasses of [B, ...] arrays, dicts of them and nested
+    such dataclasses) restricted to ``rows`` (a mask or indices)."""
+    if isinstance(batch, np.ndarray):
+        return batch[rows] if batch.ndim else batch
+    if isinstance(batch, dict):
+        return {k: take_rows(v, rows) for k, v in batch.items()}
+    if is_dataclass(batch):
+        return replace(batch, **{f.name: take_rows(getattr(batch, f.name), rows) for f in fields(batch)})
+    return batch
