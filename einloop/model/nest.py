@@ -5,6 +5,7 @@ The mapper varies factors over a fixed structure, so everything downstream is ve
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, is_dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -101,8 +102,21 @@ def rank_extents(s: NestStructure, factors: np.ndarray) -> RankExtents:
 
 
 def box_extents(coef: np.ndarray, rank_ext: np.ndarray) -> np.ndarray:
-    """Per tensor coordinate extent of a box of rank extents (halos and strides included)."""
-    return (rank_ext - 1) @ np.abs(coef).T + 1
+    """[B, J] per tensor coordinate extent of a box of rank extents [B, R] (halos and strides
+    included): 1 + sum of |coefficient| * (extent - 1) over the coordinate's ranks (a sum over the few
+    nonzero coefficients: an integer matrix product is twice slower)."""
+    out = np.ones((rank_ext.shape[0], coef.shape[0]), np.int64)
+    for j, terms in enumerate(_terms(coef.tobytes(), coef.shape)):
+        for r, c in terms:
+            out[:, j] += (rank_ext[:, r] - 1) * c
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _terms(key: bytes, shape: tuple[int, int]) -> tuple[tuple[tuple[int, int], ...], ...]:
+    """Per coordinate, the (rank, |coefficient|) pairs that are nonzero."""
+    coef = np.abs(np.frombuffer(key, np.int64).reshape(shape))
+    return tuple(tuple((r, int(coef[j, r])) for r in range(shape[1]) if coef[j, r]) for j in range(shape[0]))
 
 
 def translations(s: NestStructure, coef: np.ndarray, ext: RankExtents, loops: np.ndarray) -> np.ndarray:

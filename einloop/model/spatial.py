@@ -75,13 +75,13 @@ def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
     B, m = factors.shape
     if m == 0:
         return np.ones(B, np.int64)
+    closed = _pattern_counts(offsets, factors)   # every row moving the same dimensions: a closed form
+    if closed is not None:
+        return closed
     live = (factors > 1) & np.any(offsets != 0, axis=2)
     out = np.prod(np.where(live, factors, 1), axis=1)   # right wherever no two live loops share a dimension
     shared = ((offsets != 0) & live[:, :, None]).sum(axis=1).max(axis=1, initial=0) > 1
     if shared.any():
-        closed = _pattern_counts(offsets, factors)   # every row moving the same dimensions: a closed form
-        if closed is not None:
-            return closed
         key = np.concatenate([offsets[shared].reshape(int(shared.sum()), -1), factors[shared]], axis=1)
         first, inverse = unique_rows(key)
         counts = np.array([_count_key(u.tobytes(), m) for u in key[first]], np.int64)
