@@ -88,6 +88,7 @@ class Neighbourhood:
         index = {k: i for i, k in enumerate(keys)}
         self.dp_neighbours = [[index[k2] for k2 in (_flip(k, t, lv) for t, lv in _choices(ctx)) if k2 in index]
                               for k in keys]
+        self._factor_checks, self._utilization_checks = self._checks()
         self.moves = [(a, b, d) for r, cols in ctx.rank_slots.items() for d in divisors(ctx.einsum.ranks[r])[1:]
                       for a in cols for b in cols if a != b]
 
@@ -97,22 +98,31 @@ class Neighbourhood:
     def allowed(self, F: np.ndarray) -> np.ndarray:
         """Rows that respect the factor, max-factor and utilization constraints (capacity and mesh
         sizes are the model's validity)."""
-        ctx, ok = self.ctx, np.ones(len(F), bool)
+        ok = np.ones(len(F), bool)
+        for cols, exact, most in self._factor_checks:
+            f = np.prod(F[:, cols], axis=1)
+            if exact is not None:
+                ok &= f == exact
+            if most is not None:
+                ok &= f <= most
+        for cols, least in self._utilization_checks:
+            ok &= np.prod(F[:, cols], axis=1) >= least
+        return ok
+
+    def _checks(self):
+        """The constraints allowed() applies, as (slot columns, exact product, largest product) per node
+        and rank, and (fanout columns, least product) per fanout with a minimum utilization."""
+        ctx, factors, utilization = self.ctx, [], []
         for i, node in enumerate(ctx.arch.nodes):
             c = ctx.cons.at(node.name)
             mine = [k for k, sl in enumerate(ctx.slots) if sl.node == i]
             for r in ctx.einsum.ranks:
                 cols = [k for k in mine if ctx.slots[k].rank == r]
-                if not cols:
-                    continue
-                f = np.prod(F[:, cols], axis=1)
-                if r in c.factors:
-                    ok &= f == c.factors[r]
-                if r in c.max_factors:
-                    ok &= f <= c.max_factors[r]
+                if cols and (r in c.factors or r in c.max_factors):
+                    factors.append((cols, c.factors.get(r), c.max_factors.get(r)))
             if isinstance(node, Fanout) and c.min_utilization:
-                ok &= np.prod(F[:, mine], axis=1) >= c.min_utilization * node.size
-        return ok
+                utilization.append((mine, c.min_utilization * node.size))
+        return factors, utilization
 
     def evaluate(self, dp: int, menu: tuple[int, ...], F: np.ndarray):
         """(objective, energy, cycles) per row; invalid rows get an infinite objective."""
