@@ -72,18 +72,12 @@ class RankExtents:
     mapper's bound batches hold 10^5 rows)."""
 
     def __init__(self, s: NestStructure, factors: np.ndarray):
-        B, L = factors.shape
-        R = len(s.ranks)
-        self.products = np.ones((B, L + R), np.int64)    # per rank: its loops' suffix products, then 1
-        self.column = np.zeros((L + 1, R), np.int64)     # boundary, rank -> column of ``products``
-        self._at: dict[int, np.ndarray] = {}             # boundaries asked for (read only: shared)
-        start = 0
-        for r in range(R):
-            mine = np.nonzero(s.loop_rank == r)[0]
-            if len(mine):
-                self.products[:, start:start + len(mine)] = np.cumprod(factors[:, mine[::-1]], axis=1)[:, ::-1]
-            self.column[:, r] = start + np.searchsorted(mine, np.arange(L + 1))
-            start += len(mine) + 1
+        mine, starts, self.column = _extent_plan(s)
+        self.products = np.ones((factors.shape[0], factors.shape[1] + len(s.ranks)), np.int64)
+        for loops, start in zip(mine, starts):   # per rank: its loops' suffix products, then 1
+            if len(loops):
+                self.products[:, start:start + len(loops)] = np.cumprod(factors[:, loops[::-1]], axis=1)[:, ::-1]
+        self._at: dict[int, np.ndarray] = {}   # boundaries asked for (read only: shared)
 
     def __getitem__(self, b) -> np.ndarray:
         b = int(b)
@@ -96,6 +90,17 @@ class RankExtents:
         return self.products[:, self.column[loops + 1, ranks]]
 
 
+@lru_cache(maxsize=8192)
+def _extent_plan(s: NestStructure):
+    """Per rank its loops and first column in RankExtents.products, and the [L+1, R] column of every
+    (boundary, rank): what does not depend on the factors."""
+    L, R = s.n_loops, len(s.ranks)
+    mine = [np.nonzero(s.loop_rank == r)[0] for r in range(R)]
+    starts = np.cumsum([0] + [len(m) + 1 for m in mine[:-1]])
+    column = np.stack([start + np.searchsorted(m, np.arange(L + 1)) for m, start in zip(mine, starts)], axis=1)
+    return mine, starts, column.reshape(L + 1, R)
+
+
 def rank_extents(s: NestStructure, factors: np.ndarray) -> RankExtents:
     """Extent of each rank spanned by loops[b:], for every boundary b (``ext[b]``: [B, R])."""
     return RankExtents(s, factors)
@@ -103,8 +108,11 @@ def rank_extents(s: NestStructure, factors: np.ndarray) -> RankExtents:
 
 def box_extents(coef: np.ndarray, rank_ext: np.ndarray) -> np.ndarray:
     """[B, J] per tensor coordinate extent of a box of rank extents [B, R] (halos and strides
-    included): 1 + sum of |coefficient| * (extent - 1) over the coordinate's ranks (a sum over the few
-    nonzero coefficients: an integer matrix product is twice slower)."""
+    included): 1 + sum of |coefficient| * (extent - 1) over the coordinate's ranks. Small batches: one
+    integer matrix product; big ones (the mapper's bounds): a sum over the few nonzero coefficients,
+    twice faster there."""
+    if rank_ext.shape[0] < 2048:
+        return (rank_ext - 1) @ np.abs(coef).T + 1
     out = np.ones((rank_ext.shape[0], coef.shape[0]), np.int64)
     for j, terms in enumerate(_terms(coef.tobytes(), coef.shape)):
         for r, c in terms:
