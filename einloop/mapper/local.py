@@ -5,7 +5,8 @@ Each level's menu holds, per tensor, the order that puts the loops indexing that
 tile then changes as rarely as the level allows). Unit loops change no count, so every point of one
 (dataplacement, orders) pair is evaluated with the same loop structure over all slots: the whole
 neighbourhood of a point is one numpy batch. A neighbour moves a factor of a rank from one slot
-to another, or changes one level's order, or keeps or bypasses one tensor at one level. Steepest descent
+to another, or takes another spatial choice (the temporal factors adjusted), or changes one level's
+order, or keeps or bypasses one tensor at one level. Steepest descent
 from several starts, then from random kicks of the best point (iterated local search).
 Nothing here is claimed optimal; the exact search in search.py proves or improves it.
 """
