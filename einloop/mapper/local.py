@@ -162,11 +162,14 @@ class Neighbourhood:
             out[:, temporal[0]] = left
         return out[np.any(out != row[None], axis=1)]
 
+    def _looping(self, j: int, order: tuple[str, ...], row: np.ndarray) -> tuple[str, ...]:
+        """A level's order restricted to the ranks that iterate there in ``row``."""
+        node = self.ctx.storages[j]
+        return tuple(r for r in order if row[self.ctx.slot_index[(node, r, None)]] > 1)
+
     def orders(self, menu: tuple[int, ...], row: np.ndarray) -> tuple[tuple[str, ...], ...]:
         """The menu's orders restricted to the loops of ``row`` that iterate."""
-        ctx = self.ctx
-        return tuple(tuple(r for r in self.menus[j][m] if row[ctx.slot_index[(i, r, None)]] > 1)
-                     for j, (i, m) in enumerate(zip(ctx.storages, menu)))
+        return tuple(self._looping(j, self.menus[j][m], row) for j, m in enumerate(menu))
 
     def descend(self, dp: int, menu: tuple[int, ...], row: np.ndarray, deadline: float | None):
         """Steepest descent from one point; returns (objective, energy, cycles, dp, menu, row)."""
@@ -180,8 +183,11 @@ class Neighbourhood:
                 j = int(np.argmin(obj))
                 cands.append((float(obj[j]), float(e[j]), float(c[j]), best[3], best[4], F[j]))
             for j, options in enumerate(self.menus):
+                seen = {self._looping(j, options[best[4][j]], best[5])}
                 for m in range(len(options)):
-                    if m != best[4][j]:
+                    looping = self._looping(j, options[m], best[5])
+                    if looping not in seen:   # orders equal on the loops that iterate are the same nest
+                        seen.add(looping)
                         menu2 = best[4][:j] + (m,) + best[4][j + 1:]
                         obj, e, c = self.evaluate(best[3], menu2, best[5][None])
                         cands.append((float(obj[0]), float(e[0]), float(c[0]), best[3], menu2, best[5]))
