@@ -22,7 +22,8 @@ import numpy as np
 from einloop.mapper.local import cached_structure
 from einloop.mapper.space import level_orders
 from einloop.model.accesses import count_accesses, plan
-from einloop.model.costs import costs, vectors, words_per_value
+from einloop.model.nest import box_extents, rank_extents
+from einloop.model.costs import costs, priced
 from einloop.model.reuse import BOUND_RULE
 
 
@@ -97,7 +98,6 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
     nc = count_accesses(s, T[:, cols], BOUND_RULE, tensors=tuple({t for _, _, t in hops}))
     ref_costs = costs(s, nc)
     base = link_energy(ref_costs, hops) + rest
-    extents = _rank_extents(ctx, T)
     tables, evaluations = [], len(T)
     for j, i in enumerate(ctx.storages):
         level_slots = [k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]
@@ -115,7 +115,7 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
             d = np.zeros((len(rows), len(menu)))
             if len(menu) > 1 and affected:   # a single canonical order is equivalent to the reference
                 evaluations += len(rows) * len(menu)
-                d = _order_deltas(ctx, s, nc, ref_costs, T[rows], rows, extents, i, active, menu, affected)
+                d = _order_deltas(ctx, s, cols, nc, ref_costs, T[rows], rows, i, active, menu, affected)
             menus.append(menu)
             deltas.append(d)
         tables.append(LevelTable(group, position, menus, deltas))
@@ -123,19 +123,7 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
     return OrderBounds(bound, base, tables, evaluations)
 
 
-def _rank_extents(ctx, T: np.ndarray) -> np.ndarray:
-    """[N+1, B, R]: per arch node n, each rank's extent spanned by the loops of nodes n and below."""
-    n_nodes, ranks = len(ctx.arch.nodes), list(ctx.einsum.ranks)
-    ext = np.ones((n_nodes + 1, len(T), len(ranks)), np.int64)
-    for n in range(n_nodes - 1, -1, -1):
-        ext[n] = ext[n + 1]
-        for k, sl in enumerate(ctx.slots):
-            if sl.node == n:
-                ext[n, :, ranks.index(sl.rank)] *= T[:, k]
-    return ext
-
-
-def _step_terms(ctx, T: np.ndarray, extents: np.ndarray, level: int, active: list[int], coef: np.ndarray,
+def _step_terms(ctx, T: np.ndarray, extents: list[np.ndarray], level: int, active: list[int], coef: np.ndarray,
                 child: int) -> np.ndarray:
     """[B, k, 2^k] words a child instance fetches (under "slide") on the steps of each active loop
     ``a`` of ``level`` when the loops in the subset ``mask`` (bit b: ``active[b]``) of that level sit
@@ -146,7 +134,7 @@ def _step_terms(ctx, T: np.ndarray, extents: np.ndarray, level: int, active: lis
     a sum of one term per loop, each depending only on which loops of the level are inside it."""
     ranks = list(ctx.einsum.ranks)
     B, k = len(T), len(active)
-    box = (extents[child] - 1) @ np.abs(coef).T + 1                       # [B, J] the child's tile
+    box = box_extents(coef, extents[child])                             # [B, J] the child's tile
     full = np.prod(box, axis=1)
     below = extents[level + 1]                                           # spans under ``level``
     wrap = np.zeros(box.shape, np.int64)                                 # inner levels' wrap-back
@@ -183,11 +171,12 @@ def _order_masks(active_ranks: tuple[str, ...], order: tuple[str, ...]) -> list[
     return [sum(1 << b for b, other in enumerate(active_ranks) if pos[other] > pos[r]) for r in active_ranks]
 
 
-def _order_deltas(ctx, s, nc, ref_costs, T, rows, extents, level, active, menu, affected) -> np.ndarray:
+def _order_deltas(ctx, s, cols, nc, ref_costs, T, rows, level, active, menu, affected) -> np.ndarray:
     """[rows, orders] energy of the ``affected`` hops under each order of ``level`` (the other levels at
     their reference orders) minus that under the reference order, counts priced as model/costs.py does."""
     ranks = tuple(ctx.slots[q].rank for q in active)
-    ext = extents[:, rows]
+    spans = rank_extents(s, T[:, cols])
+    ext = [spans[b] for b in s.boundary]   # per arch node: each rank's extent over it and the nodes below
     masks = np.array([_order_masks(ranks, o) for o in menu + (ranks,)])   # the reference order last
     out = np.zeros((len(rows), len(menu)))
     for p, c, t in affected:
@@ -200,8 +189,7 @@ def _order_deltas(ctx, s, nc, ref_costs, T, rows, extents, level, active, menu, 
         if ctx.einsum.tensor(t).is_output:
             moved.append((p, "update", parent.updates[rows], spread))
         for node_index, action, count, scale in moved:
-            node = ctx.arch.nodes[node_index]
-            priced = vectors(count[:, None] + change * scale, words_per_value(s, node, t), node.block_size) * \
-                getattr(node.energy, action) * nc.instances[rows, node_index][:, None]
-            out += priced - ref_costs.action_energy[(node_index, t, action)][rows][:, None]
+            energy = priced(s, ctx.arch.nodes[node_index], t, action, count[:, None] + change * scale,
+                            nc.instances[rows, node_index][:, None])
+            out += energy - ref_costs.action_energy[(node_index, t, action)][rows][:, None]
     return out

@@ -241,15 +241,15 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
         # rows the rest leaves within reach (the others are dropped already: the extras only add)
         decided_extra = np.zeros(len(F))
         reach = _objective(ctx.objective, optimistic.energy, optimistic.cycles) <= _limit()
-        Tr = T[reach]
+        reached = T[reach]
         for t, ((s, cols), *_) in per_tensor.items():
             mine = [h for h in decided if h[2] == t]
-            if mine and len(Tr):
-                exact = evaluate_batch(s, Tr[:, cols], reuse_rule=ctx.rule, tensors=(t,))
+            if mine and len(reached):
+                exact = evaluate_batch(s, reached[:, cols], reuse_rule=ctx.rule, tensors=(t,))
                 decided_extra[reach] += link_energy(exact, mine) - link_energy(optimistic, mine)[reach]
         compute = len(ctx.arch.nodes) - 1
         windowed = [h for h in decided if h[1] != compute and windowed_operand(ctx.einsum, ctx.einsum.tensor(h[2]))]
-        if windowed and len(Tr):   # no best order of their own: their sweep floor
+        if windowed and len(reached):   # no best order of their own: their sweep floor
             decided_extra[reach] += window_energy(ctx, dp, F[reach], level, below[0], base_s, take_rows(nc, reach),
                                                   take_rows(optimistic, reach), windowed)
     energy = optimistic.energy + decided_extra

@@ -133,15 +133,15 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
     iterations = _prod(factors, np.nonzero(temporal)[0])
     counts: dict[tuple[int, str], TensorLevelCounts] = {}
     compute_node = n_nodes - 1
-    above: dict[int, np.ndarray] = {}
+    spans: dict[int, np.ndarray] = {}
 
     def used_by_instance(b):   # [B, R]: each rank's extent one instance of the node at boundary b spans
-        if b not in above:
+        if b not in spans:
             out = ext[0].copy()
             for l in spatial_loops[spatial_loops < b]:
                 out[:, s.loop_rank[l]] //= factors[:, l]
-            above[b] = out
-        return above[b]
+            spans[b] = out
+        return spans[b]
     for t in s.einsum.tensors:
         if tensors is not None and t.name not in tensors:
             continue

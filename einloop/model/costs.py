@@ -40,6 +40,13 @@ def vectors(count: np.ndarray, words: float, block: int) -> np.ndarray:
     return np.ceil(count * words / block - 1e-9)
 
 
+def priced(s: NestStructure, node: Storage, tensor: str, action: str, count: np.ndarray,
+           instances: np.ndarray) -> np.ndarray:
+    """Energy of ``count`` words of one action per instance, over ``instances`` instances: whole vector
+    accesses times the energy per access."""
+    return vectors(count, words_per_value(s, node, tensor), node.block_size) * getattr(node.energy, action) * instances
+
+
 def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
     arch, B = s.arch, nc.temporal_iterations.shape[0]
     compute_cycles = nc.temporal_iterations.astype(float)
@@ -58,11 +65,9 @@ def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
                 continue
             w = words_per_value(s, node, t.name)
             used += c.tile * w
-            e = node.energy
             total = 0.0
-            for action, count, per_vector in (("read", c.reads, e.read), ("fill", c.fills, e.fill),
-                                              ("update", c.updates, e.update)):
-                energy = vectors(count, w, node.block_size) * per_vector * nc.instances[:, i]
+            for action, count in (("read", c.reads), ("fill", c.fills), ("update", c.updates)):
+                energy = priced(s, node, t.name, action, count, nc.instances[:, i])
                 out.action_energy[(i, t.name, action)] = energy
                 total = total + energy
             out.tensor_energy[(i, t.name)] = total
