@@ -348,6 +348,34 @@ def test_outer_first_bounds_hold_for_every_completion(seed, kind):
     assert checked > 0
 
 
+@pytest.mark.parametrize("seed,kind", [(2, "random"), (5, "random"), (8, "random"), (0, "deep"), (0, "window"),
+                                       (2, "window"), (3, "window")])
+def test_group_bounds_hold_for_every_tiling_and_order(seed, kind):
+    """A group (dataplacement and spatial factors) is pruned before any of its tilings is built, by a
+    bound (search._group_bounds: the levels above the PE array merged into one level with a free order,
+    the PE buffers at every split that fits, completion.merged_energy) that must not exceed the energy
+    of any tiling of the group in any loop order. Checked where the merged floor raises the bound, against
+    the group's lowest energy over all its tilings and orders (where a bound too high shows)."""
+    from einloop.mapper import search
+    from einloop.mapper.space import temporal_tilings
+
+    ctx, cons, spatial = bound_context(6000 + seed, kind)
+    search._init(ctx, None)
+    checked = 0
+    for dp, kept in list(enumerate(ctx.dps))[::8 if kind == "deep" else 1]:
+        if checked >= (4 if kind == "deep" else 12):   # a deep group's orders are many (four levels)
+            break
+        bound = search._group_bounds(ctx, dp, spatial)
+        raised = bound > search._tiling_bounds(ctx, dp, search._complete(ctx, spatial), level=ctx.innermost)
+        for g in np.nonzero(raised & np.isfinite(bound))[0][:2]:
+            T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial[g:g + 1])
+            if len(T):
+                lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T).min()
+                assert bound[g] <= lowest * (1 + 1e-9), (dp, g, bound[g] / lowest)
+                checked += 1
+    assert checked >= 4
+
+
 @pytest.mark.parametrize("seed", range(8))
 def test_outer_first_enumeration_builds_the_same_tilings(seed):
     """Both builders give the same tilings, except that a level keeping nothing loops nowhere (its

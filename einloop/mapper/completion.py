@@ -365,3 +365,48 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
             for p in range(n_patterns):
                 out[rows, p] = np.where(pattern[u] == p, extra, np.inf).min(axis=1)
     return out
+
+
+def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc: NestCounts,
+                  bc: BatchCosts) -> np.ndarray:
+    """[G] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of ``F``, whose
+    temporal factors are all 1: spatial choices) for the hops of tensors without sliding windows into
+    the levels under ``below``, whatever the temporal factors; inf where no split fits.
+
+    The levels from the outermost down to ``below`` are merged into one level with a free loop order:
+    merging the loops of a rank into its innermost one never raises any tensor's refetch factor (a loop
+    not indexing a tensor only moves inward), and one order of the merged level is the flattened order
+    of the real levels, so the lowest over merged orders is a floor for every tiling. Per split of the
+    levels under ``below`` that fits their buffers (deep_splits), the merged level takes what is left,
+    one of its looping ranks is innermost (the tensors it indexes refetch once per step of the merged
+    loops not indexing them), and the lowest over both choices is the floor (see undecided_energy)."""
+    hops = _hops(ctx, dp, below)
+    out = np.zeros(len(F))
+    if not hops:
+        return out
+    ranks = list(ctx.einsum.ranks)
+    energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
+    indexes = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool)
+    for g in range(len(F)):
+        found = deep_splits(ctx, dp, below, tuple(int(x) for x in F[g]))
+        if found is None:
+            continue
+        per_rank, rel, inner = found
+        if len(per_rank) == 0:
+            out[g] = np.inf
+            continue
+        limits = left_of(ctx, F[g:g + 1])[0]
+        q = limits[None, :] // per_rank                                   # [W, R] the merged level's factors
+        loops = q > 1
+        total = np.full((len(per_rank), len(ranks) + 1), 0.0)              # per split and innermost rank
+        for h, (exact, a, slope) in enumerate(energy):
+            off = np.prod(np.where(indexes[h][None, :], 1, q), axis=1)
+            e_plain = _extra(exact[g], a[g], slope[g], inner[:, h] * np.where(rel[:, h], off, 1))
+            e_inner = _extra(exact[g], a[g], slope[g], inner[:, h] * off)
+            total[:, 0] += e_plain
+            for j in range(len(ranks)):
+                total[:, j + 1] += e_inner if indexes[h][j] else e_plain
+        choice = np.where(loops, total[:, 1:], np.inf).min(axis=1)
+        value = np.where(loops.any(axis=1), np.maximum(choice, total[:, 0]), total[:, 0])
+        out[g] = value.min()
+    return out

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from einloop.mapper.completion import left_of, undecided_energy, window_energy, windowed_operand
+from einloop.mapper.completion import left_of, merged_energy, undecided_energy, window_energy, windowed_operand
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
 from einloop.mapper.local import Neighbourhood, cached_structure
 from einloop.mapper.orders import OrderBounds, link_energy, links, order_bounds
@@ -107,6 +107,9 @@ class _Context:
         self.splits: dict = {}     # completion.deep_splits, per (dataplacement, first incomplete level, spatial)
         self.order_counts: dict = {}
         self.innermost = max(sl.node for sl in slot_list if sl.axis is None)   # the first level tilings grow
+        fanouts = [i for i, n in enumerate(arch.nodes) if isinstance(n, Fanout)]
+        above = [i for i in self.storages if fanouts and i < fanouts[-1]]
+        self.merge_level = above[-1] if above else None   # completion.merged_energy merges the levels down to it
         self.last_slot = {r: max(k for k, sl in enumerate(slot_list) if sl.rank == r and sl.axis is None)
                           for r in einsum.ranks}
 
@@ -356,6 +359,22 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, l
         some = np.isfinite(np.min(choices, axis=0))
         charge = np.where(some, np.min(choices, axis=0), charge)
     return _objective(ctx.objective, base.energy + charge, base.cycles)
+
+
+def _group_bounds(ctx: _Context, dp: int, spatial: np.ndarray) -> np.ndarray:
+    """A bound for every tiling and order of each spatial choice of a dataplacement: the larger of
+    _tiling_bounds (all temporal loops outermost) and the merged-level floor of completion.merged_energy
+    (the buffers under the innermost fanout hold what they can; the levels above share one free order)."""
+    T = _complete(ctx, spatial)
+    bound = _tiling_bounds(ctx, dp, T, level=ctx.innermost)
+    if ctx.merge_level is None or len(T) == 0:
+        return bound
+    cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])
+    (s, base_cols), _ = _bound_structures_for(ctx, dp, cols)
+    nc = count_accesses(s, T[:, base_cols], ctx.rule, optimistic=True)
+    optimistic = costs(s, nc)
+    energy = optimistic.energy + merged_energy(ctx, dp, spatial, ctx.merge_level, s, nc, optimistic)
+    return np.maximum(bound, _objective(ctx.objective, energy, optimistic.cycles))
 
 
 def _exact_delta(base, exact, tensor: str, mask=slice(None)) -> np.ndarray:
@@ -636,7 +655,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         if ctx.late():
             stats.proven_optimal = False
             break
-        bound = _tiling_bounds(ctx, dp, _complete(ctx, spatial), level=ctx.innermost)
+        bound = _group_bounds(ctx, dp, spatial)
         order = np.lexsort((np.arange(len(spatial)), bound))
         for k in range(0, len(order), rows_per_task):
             part = order[k:k + rows_per_task]
