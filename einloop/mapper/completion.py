@@ -387,26 +387,29 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
     ranks = list(ctx.einsum.ranks)
     energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
     indexes = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool)
+    limits = left_of(ctx, F)
+    batches: dict[tuple, list[int]] = {}   # spatial choices with the same splits and what is left share the work
     for g in range(len(F)):
         found = deep_splits(ctx, dp, below, tuple(int(x) for x in F[g]))
-        if found is None:
-            continue
+        if found is not None:
+            batches.setdefault((id(found), limits[g].tobytes()), [found]).append(g)
+    for found, *rows in batches.values():
         per_rank, rel, inner = found
         if len(per_rank) == 0:
-            out[g] = np.inf
+            out[rows] = np.inf
             continue
-        limits = left_of(ctx, F[g:g + 1])[0]
-        q = limits[None, :] // per_rank                                   # [W, R] the merged level's factors
+        q = limits[rows[0]][None, :] // per_rank                          # [W, R] the merged level's factors
         loops = q > 1
-        total = np.full((len(per_rank), len(ranks) + 1), 0.0)              # per split and innermost rank
+        total = np.zeros((len(rows), len(per_rank), len(ranks) + 1))      # per split and innermost rank
         for h, (exact, a, slope) in enumerate(energy):
             off = np.prod(np.where(indexes[h][None, :], 1, q), axis=1)
-            e_plain = _extra(exact[g], a[g], slope[g], inner[:, h] * np.where(rel[:, h], off, 1))
-            e_inner = _extra(exact[g], a[g], slope[g], inner[:, h] * off)
-            total[:, 0] += e_plain
+            e, aa, sl = exact[rows, None], a[rows, None], slope[rows, None]
+            plain = _extra(e, aa, sl, inner[None, :, h] * np.where(rel[:, h], off, 1)[None, :])
+            refetched = _extra(e, aa, sl, inner[None, :, h] * off[None, :])
+            total[:, :, 0] += plain
             for j in range(len(ranks)):
-                total[:, j + 1] += e_inner if indexes[h][j] else e_plain
-        choice = np.where(loops, total[:, 1:], np.inf).min(axis=1)
-        value = np.where(loops.any(axis=1), np.maximum(choice, total[:, 0]), total[:, 0])
-        out[g] = value.min()
+                total[:, :, j + 1] += refetched if indexes[h][j] else plain
+        choice = np.where(loops[None], total[:, :, 1:], np.inf).min(axis=2)
+        value = np.where(loops.any(axis=1)[None], np.maximum(choice, total[:, :, 0]), total[:, :, 0])
+        out[rows] = value.min(axis=1)
     return out
