@@ -1,6 +1,8 @@
 """Map a whole workload Einsum by Einsum; Einsums of identical shape are searched once."""
 from __future__ import annotations
 
+import multiprocessing as mp
+import os
 from dataclasses import dataclass, field, replace
 
 from einloop.errors import SpecError
@@ -47,26 +49,54 @@ class NetworkResult:
 
 def map_workload(workload: Workload, arch: Architecture, constraints: Constraints | None = None, *,
                  einsums: list[str] | None = None, progress: bool = False, **options) -> NetworkResult:
+    """Map every Einsum with MACs; one search per distinct shape. With several shapes and workers,
+    the shapes are searched side by side, one per core (each search alone on its core: its setup and
+    seed, which run on one core, overlap with the other searches)."""
     out = NetworkResult()
-    done: dict[tuple, MapResult] = {}
     selected = [e for e in workload.einsums if e.macs and (einsums is None or e.name in einsums)]
-    iterator = selected
-    if progress and len(selected) > 1:
+    firsts: dict[tuple, Einsum] = {}
+    for e in selected:
+        firsts.setdefault(shape_key(e), e)
+    jobs = [(e, arch, constraints, options) for e in firsts.values()]
+    workers = options.get("workers") or min(2, os.cpu_count() or 1)
+    bar = None
+    if progress and len(jobs) > 1:
         from tqdm import tqdm
-        iterator = tqdm(selected, desc="layers", unit="einsum")
-    for e in iterator:
-        key = shape_key(e)
-        if key in done:
-            first = done[key]
+        bar = tqdm(total=len(jobs), desc="shapes", unit="einsum")
+    done: dict[tuple, MapResult] = {}
+    if workers > 1 and len(jobs) > 1:
+        mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+        with mp_ctx.Pool(min(workers, len(jobs))) as pool:
+            for r in pool.imap_unordered(_map_shape, jobs):
+                done[shape_key(r.einsum)] = r
+                if bar:
+                    bar.update(1)
+    else:
+        for job in jobs:
+            r = _map_shape(job, progress=progress)
+            done[shape_key(r.einsum)] = r
+            if bar:
+                bar.update(1)
+    if bar:
+        bar.close()
+    for e in selected:
+        first = done[shape_key(e)]
+        if first.einsum.name == e.name:
+            out.layers.append(first)
+        else:
             out.reused[e.name] = first.einsum.name
             out.layers.append(_renamed(first, e, arch, options.get("reuse_rule", "2024")))
-            continue
-        cons, note = constraints_for(e, arch, constraints)
-        r = map_einsum(e, arch, cons, progress=progress, **options)
-        r.note = note
-        done[key] = r
-        out.layers.append(r)
     return out
+
+
+def _map_shape(job, progress: bool = False) -> MapResult:
+    """One shape's search, alone on its core when the shapes run side by side."""
+    e, arch, constraints, options = job
+    cons, note = constraints_for(e, arch, constraints)
+    r = map_einsum(e, arch, cons, progress=progress, **{**options, "workers": 1 if mp.current_process().daemon
+                                                          else options.get("workers")})
+    r.note = note
+    return r
 
 
 def constraints_for(e: Einsum, arch: Architecture, constraints: Constraints | None) -> tuple[Constraints | None, str]:
