@@ -647,7 +647,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     stats = SearchStats(dataplacements=len(dps))
     # Groups: a dataplacement and the spatial factors. Their bound (every temporal loop in the
     # outermost level) holds for every tiling and order in the group, so groups are pruned before
-    # their tilings are enumerated. A task is a run of groups of one dataplacement, in bound order.
+    # their tilings are enumerated. A task is a run of groups of one dataplacement, in bound order
+    # (1, 2, 4, ... up to rows_per_task groups: the few best groups, searched first, prune the rest).
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
     _init(ctx, None)
     tasks = []
@@ -657,9 +658,11 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             break
         bound = _group_bounds(ctx, dp, spatial)
         order = np.lexsort((np.arange(len(spatial)), bound))
-        for k in range(0, len(order), rows_per_task):
-            part = order[k:k + rows_per_task]
+        k, size = 0, 1   # the best groups first, alone: the best they find prunes the bigger tasks after them
+        while k < len(order):
+            part = order[k:k + size]
             tasks.append((dp, spatial[part], bound[part]))
+            k, size = k + size, min(rows_per_task, 2 * size)
     tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
     floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
     kicks = KICKS if len(tasks) > KICK_TASKS else 0
