@@ -167,7 +167,7 @@ def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
                    for k, f in enumerate(spatial))   # only these reach the tiles of the split levels
     limits = tuple(bound // int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]))
                    for r, bound in ctx.einsum.ranks.items())
-    key = (dp, below, inside, limits)
+    key = (_placement_under(ctx, dp, below), below, inside, limits)
     if key not in ctx.splits:
         every = _listed_splits(ctx, dp, below, inside, tuple(ctx.einsum.ranks.values()))
         if every is None:   # too many for the whole bounds: list those dividing these limits only
@@ -182,6 +182,12 @@ def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
     return ctx.splits[key]
 
 
+def _placement_under(ctx, dp: int, below: int) -> tuple:
+    """What the splits under ``below`` depend on: which of those levels keep which tensor (dataplacements
+    differing only above share their splits)."""
+    return tuple((t, tuple(i for i in levels if i > below)) for t, levels in ctx.dps[dp].items())
+
+
 def _sized(ctx, dp: int, below: int) -> list[int]:
     """The levels under ``below`` with a capacity that keep some tensor."""
     return [j for j, n in enumerate(ctx.arch.nodes) if j > below and isinstance(n, Storage) and n.size is not None
@@ -191,7 +197,7 @@ def _sized(ctx, dp: int, below: int) -> list[int]:
 def _listed_splits(ctx, dp: int, below: int, inside: tuple[int, ...], limits: tuple[int, ...]):
     """deep_splits for spatial factors ``inside`` (those under ``below``) and per-rank products
     dividing ``limits``; None when there are more than MAX_SPLITS. Cached per search."""
-    key = ("listed", dp, below, inside, limits)
+    key = ("listed", _placement_under(ctx, dp, below), below, inside, limits)
     if key in ctx.splits:
         return ctx.splits[key]
     slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node > below]
