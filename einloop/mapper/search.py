@@ -46,8 +46,8 @@ from einloop.spec.workload import Einsum
 
 OBJECTIVES = ("energy", "cycles", "edp", "pareto")
 EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
-KICKS, KICK_TASKS = 24, 16   # the seed's random kicks (~1-3 s) pay off when the exact search has many tasks
-# to prune (a ResNet-50 3x3 conv: 104 tasks, seed 1,041 -> 782 uJ); with a few it finishes sooner alone
+KICKS, KICK_GROUPS = 24, 256   # the seed's random kicks (~1-3 s) pay off when the exact search has many groups
+# to prune (a ResNet-50 3x3 conv: 1,664 groups, seed 1,041 -> 782 uJ); with a few it finishes sooner alone
 
 
 @dataclass
@@ -651,6 +651,15 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     # (1, 2, 4, ... up to rows_per_task groups: the few best groups, searched first, prune the rest).
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
     _init(ctx, None)
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+    stats.groups = len(dps) * len(spatial)
+    kicks = KICKS if stats.groups > KICK_GROUPS else 0
+    use_pool = workers > 1 and stats.groups > 1
+    shared = mp_ctx.Value("d", np.inf) if use_pool and objective != "pareto" else None
+    pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if use_pool else None
+    # With a pool, the seed runs on one core while this one bounds the groups.
+    seeding = pool.apply_async(_seed_task, (spatial, kicks)) if pool is not None and shared is not None else None
     tasks = []
     for dp in range(len(dps)):
         if ctx.late():
@@ -665,17 +674,14 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             k, size = k + size, min(rows_per_task, 2 * size)
     tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
     floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
-    kicks = KICKS if len(tasks) > KICK_TASKS else 0
-    best: _Candidate | None = None if objective == "pareto" else _seed(ctx, spatial, floor=floor, kicks=kicks)
-    stats.groups = len(dps) * len(spatial)
-    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    best: _Candidate | None = None
+    if seeding is not None:
+        best = seeding.get()
+        if best is not None:
+            shared.value = best.key[0]
+    elif objective != "pareto":
+        best = _seed(ctx, spatial, floor=floor, kicks=kicks)
     front: list[_Candidate] = []
-    mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
-    use_pool = workers > 1 and len(tasks) > 1
-    shared = mp_ctx.Value("d", best.key[0] if best else np.inf) if use_pool and objective != "pareto" else None
-    pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if use_pool else None
-    if pool is None:
-        _init(ctx, None)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -750,6 +756,11 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         return MapResult(einsum, None, None, stats)
     mapping = _mapping(ctx, best)
     return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
+
+
+def _seed_task(spatial: np.ndarray, kicks: int) -> _Candidate | None:
+    """_seed on a pool worker (no group bound to stop at: they are computed meanwhile)."""
+    return _seed(_CTX, spatial, kicks=kicks)
 
 
 def _run_group_serial(task, best_value: float):
