@@ -1,8 +1,9 @@
 """The mapper: exact branch and bound over dataplacements, tilings and loop orders.
 
-0. Group bounds first (every temporal loop in the outermost level: a bound for every tiling and order
-   of a dataplacement and spatial choice), then a seed: a local search (local.py) finds a good mapping,
-   so pruning starts at once, and stops early if it meets the lowest group bound.
+0. Group bounds first (a bound for every tiling and order of a dataplacement and spatial choice: the
+   levels above the PE array merged into one freely ordered level, the PE buffers at every split that
+   fits, completion.merged_energy), and a seed: a local search (local.py) finds a good mapping, so
+   pruning starts at once (with a pool, on one core while the other computes the group bounds).
 1. Per dataplacement and run of spatial choices, build tilings from the outermost level inward
    (space.tilings_outer_first). When a level is complete, its partial tilings are bounded
    (_outer_bounds): hops into levels already decided at their best loop orders, the others at floors
@@ -645,8 +646,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk,
                    None if time_limit is None else time.time() + time_limit)
     stats = SearchStats(dataplacements=len(dps))
-    # Groups: a dataplacement and the spatial factors. Their bound (every temporal loop in the
-    # outermost level) holds for every tiling and order in the group, so groups are pruned before
+    # Groups: a dataplacement and the spatial factors. Their bound (_group_bounds) holds for every
+    # tiling and order in the group, so groups are pruned before
     # their tilings are enumerated. A task is a run of groups of one dataplacement, in bound order
     # (1, 2, 4, ... up to rows_per_task groups: the few best groups, searched first, prune the rest).
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
