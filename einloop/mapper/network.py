@@ -57,7 +57,10 @@ def map_workload(workload: Workload, arch: Architecture, constraints: Constraint
     firsts: dict[tuple, Einsum] = {}
     for e in selected:
         firsts.setdefault(shape_key(e), e)
-    jobs = [(e, arch, constraints, options) for e in firsts.values()]
+    # Longest first (a rough guess: more ranks, then more MACs, search longer), so that no long search
+    # is left alone on one core at the end.
+    jobs = [(e, arch, constraints, options)
+            for e in sorted(firsts.values(), key=lambda e: (-len([b for b in e.ranks.values() if b > 1]), -e.macs))]
     workers = options.get("workers") or min(2, os.cpu_count() or 1)
     bar = None
     if progress and len(jobs) > 1:
