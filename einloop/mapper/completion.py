@@ -288,10 +288,17 @@ def undecided_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: Nes
     variants = [floor] + [{(c, t): f * irrelevant[t] if r in ctx.einsum.tensor(t).ranks else f
                            for (c, t), f in floor.items()} for r in here]
     charge = _charge(ctx, dp, F, level, below, s, nc, bc, variants, splits)
-    looping = np.stack([F[:, k] > 1 for k in here.values()]) if here else np.zeros((0, len(F)), bool)
-    joint = np.where(looping, charge[1:], np.inf).min(axis=0, initial=np.inf)
+    looping = np.stack([F[:, k] > 1 for k in here.values()], axis=1) if here else np.zeros((len(F), 0), bool)
     window = window_energy(ctx, dp, F, level, below, s, nc, bc)
-    return window + np.where(looping.any(axis=0), np.maximum(joint, charge[0]), charge[0])
+    return window + _innermost_choice(charge[0], charge[1:].T, looping)
+
+
+def _innermost_choice(plain: np.ndarray, per_rank: np.ndarray, looping: np.ndarray) -> np.ndarray:
+    """The lowest charge over which looping rank of a level is innermost (``per_rank[..., j]``: rank j
+    innermost; ``looping[..., j]``: rank j loops there), ``plain`` (no rank innermost) where none loops.
+    One order is shared by every tensor, so the per-tensor best orders conflict there."""
+    joint = np.where(looping, per_rank, np.inf).min(axis=-1, initial=np.inf)
+    return np.where(looping.any(axis=-1), np.maximum(joint, plain), plain)
 
 
 def _charge(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure,
@@ -415,7 +422,5 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
             total[:, :, 0] += plain
             for j in range(len(ranks)):
                 total[:, :, j + 1] += refetched if indexes[h][j] else plain
-        choice = np.where(loops[None], total[:, :, 1:], np.inf).min(axis=2)
-        value = np.where(loops.any(axis=1)[None], np.maximum(choice, total[:, :, 0]), total[:, :, 0])
-        out[rows] = value.min(axis=1)
+        out[rows] = _innermost_choice(total[:, :, 0], total[:, :, 1:], loops[None]).min(axis=1)
     return out

@@ -1,13 +1,12 @@
 """Map a whole workload Einsum by Einsum; Einsums of identical shape are searched once."""
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 from dataclasses import dataclass, field, replace
 
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints, expand_dataflow, resolve_roles
-from einloop.mapper.search import MapResult, map_einsum
+from einloop.mapper.search import MapResult, map_einsum, process_context
 from einloop.spec.arch import Architecture
 from einloop.spec.workload import Einsum, Workload
 
@@ -59,17 +58,17 @@ def map_workload(workload: Workload, arch: Architecture, constraints: Constraint
         firsts.setdefault(shape_key(e), e)
     # Longest first (a rough guess: more ranks, then more MACs, search longer), so that no long search
     # is left alone on one core at the end.
-    jobs = [(e, arch, constraints, options)
-            for e in sorted(firsts.values(), key=lambda e: (-len([b for b in e.ranks.values() if b > 1]), -e.macs))]
+    shapes = sorted(firsts.values(), key=lambda e: (-len([b for b in e.ranks.values() if b > 1]), -e.macs))
     workers = options.get("workers") or min(2, os.cpu_count() or 1)
+    side_by_side = workers > 1 and len(shapes) > 1
+    jobs = [(e, arch, constraints, {**options, "workers": 1} if side_by_side else options) for e in shapes]
     bar = None
     if progress and len(jobs) > 1:
         from tqdm import tqdm
         bar = tqdm(total=len(jobs), desc="shapes", unit="einsum")
     done: dict[tuple, MapResult] = {}
-    if workers > 1 and len(jobs) > 1:
-        mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
-        with mp_ctx.Pool(min(workers, len(jobs))) as pool:
+    if side_by_side:
+        with process_context().Pool(min(workers, len(jobs))) as pool:
             for r in pool.imap_unordered(_map_shape, jobs):
                 done[shape_key(r.einsum)] = r
                 if bar:
@@ -96,8 +95,7 @@ def _map_shape(job, progress: bool = False) -> MapResult:
     """One shape's search, alone on its core when the shapes run side by side."""
     e, arch, constraints, options = job
     cons, note = constraints_for(e, arch, constraints)
-    r = map_einsum(e, arch, cons, progress=progress, **{**options, "workers": 1 if mp.current_process().daemon
-                                                          else options.get("workers")})
+    r = map_einsum(e, arch, cons, progress=progress, **options)
     r.note = note
     return r
 

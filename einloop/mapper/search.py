@@ -37,7 +37,7 @@ from einloop.mapper.orders import OrderBounds, link_energy, links, order_bounds
 from einloop.mapper.space import (TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings,
                                   temporal_tilings, tilings_outer_first)
 from einloop.model.accesses import count_accesses, window_free
-from einloop.model.costs import costs
+from einloop.model.costs import BatchCosts, costs
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure, take_rows
 from einloop.model.result import Result
@@ -105,7 +105,7 @@ class _Context:
         self.outermost_slot = {r: slot_list.index(next(sl for sl in slot_list if sl.rank == r and sl.axis is None
                                                         and sl.node == self.storages[0])) for r in einsum.ranks}
         self.bound_structures: dict = {}
-        self.splits: dict = {}     # completion.deep_splits, per (dataplacement, first incomplete level, spatial)
+        self.splits: dict = {}     # completion.deep_splits, per (placement under a level, level, spatial)
         self.order_counts: dict = {}
         self.innermost = max(sl.node for sl in slot_list if sl.axis is None)   # the first level tilings grow
         fanouts = [i for i, n in enumerate(arch.nodes) if isinstance(n, Fanout)]
@@ -314,7 +314,8 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
     return _Candidate.of(obj, energy, cycles, dp, row, hood.orders(menu, row))
 
 
-def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, level: int | None = None) -> np.ndarray:
+def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, level: int | None = None,
+                   base: BatchCosts | None = None) -> np.ndarray:
     """A bound on the objective valid for every loop order of each tiling.
 
     A tensor without sliding windows is charged at its best order (the loops that do not index it
@@ -330,12 +331,13 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, l
     ``joint`` (complete tilings only): orders conflict in the outermost level. Its innermost loop
     indexes some tensors, and those save nothing there; so the innermost rank is chosen at its best, and
     for that choice the tensors it indexes are charged at their no-saving order there (their best order
-    elsewhere)."""
+    elsewhere). ``base``: the optimistic costs of ``T`` over all its looping slots, when known."""
     if len(T) == 0:
         return np.zeros(0)
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
     (base_s, base_cols), per_tensor = _bound_structures_for(ctx, dp, cols, level)
-    base = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
+    if base is None:
+        base = evaluate_batch(base_s, T[:, base_cols], reuse_rule=ctx.rule, optimistic=True)
     extra = {}   # tensor -> (at its best order, with no saving in the outermost level)
     for name, orders in per_tensor.items():
         X = T
@@ -367,13 +369,15 @@ def _group_bounds(ctx: _Context, dp: int, spatial: np.ndarray) -> np.ndarray:
     _tiling_bounds (all temporal loops outermost) and the merged-level floor of completion.merged_energy
     (the buffers under the innermost fanout hold what they can; the levels above share one free order)."""
     T = _complete(ctx, spatial)
-    bound = _tiling_bounds(ctx, dp, T, level=ctx.innermost)
-    if ctx.merge_level is None or len(T) == 0:
-        return bound
+    if len(T) == 0:
+        return np.zeros(0)
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])
-    (s, base_cols), _ = _bound_structures_for(ctx, dp, cols)
+    (s, base_cols), _ = _bound_structures_for(ctx, dp, cols, ctx.innermost)
     nc = count_accesses(s, T[:, base_cols], ctx.rule, optimistic=True)
-    optimistic = costs(s, nc)
+    optimistic = costs(s, nc)   # shared by both bounds
+    bound = _tiling_bounds(ctx, dp, T, level=ctx.innermost, base=optimistic)
+    if ctx.merge_level is None:
+        return bound
     energy = optimistic.energy + merged_energy(ctx, dp, spatial, ctx.merge_level, s, nc, optimistic)
     return np.maximum(bound, _objective(ctx.objective, energy, optimistic.cycles))
 
@@ -646,42 +650,30 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk,
                    None if time_limit is None else time.time() + time_limit)
     stats = SearchStats(dataplacements=len(dps))
-    # Groups: a dataplacement and the spatial factors. Their bound (_group_bounds) holds for every
-    # tiling and order in the group, so groups are pruned before
-    # their tilings are enumerated. A task is a run of groups of one dataplacement, in bound order
-    # (1, 2, 4, ... up to rows_per_task groups: the few best groups, searched first, prune the rest).
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
     _init(ctx, None)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    mp_ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+    mp_ctx = process_context()
     stats.groups = len(dps) * len(spatial)
     kicks = KICKS if stats.groups > KICK_GROUPS else 0
     use_pool = workers > 1 and stats.groups > 1
     shared = mp_ctx.Value("d", np.inf) if use_pool and objective != "pareto" else None
     pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if use_pool else None
-    # With a pool, the seed runs on one core while this one bounds the groups.
-    seeding = pool.apply_async(_seed_task, (spatial, kicks)) if pool is not None and shared is not None else None
-    tasks = []
-    for dp in range(len(dps)):
-        if ctx.late():
-            stats.proven_optimal = False
-            break
-        bound = _group_bounds(ctx, dp, spatial)
-        order = np.lexsort((np.arange(len(spatial)), bound))
-        k, size = 0, 1   # the best groups first, alone: the best they find prunes the bigger tasks after them
-        while k < len(order):
-            part = order[k:k + size]
-            tasks.append((dp, spatial[part], bound[part]))
-            k, size = k + size, min(rows_per_task, 2 * size)
-    tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
-    floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
-    best: _Candidate | None = None
-    if seeding is not None:
-        best = seeding.get()
-        if best is not None:
-            shared.value = best.key[0]
-    elif objective != "pareto":
-        best = _seed(ctx, spatial, floor=floor, kicks=kicks)
+    try:   # with a pool, the seed runs on one core while this one bounds the groups
+        seeding = pool.apply_async(_seed_task, (spatial, kicks)) if shared is not None else None
+        tasks = _tasks(ctx, spatial, rows_per_task, stats)
+        best: _Candidate | None = None
+        if seeding is not None:
+            best = seeding.get()
+            if best is not None:
+                shared.value = best.key[0]
+        elif objective != "pareto":
+            floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
+            best = _seed(ctx, spatial, floor=floor, kicks=kicks)
+    except BaseException:
+        if pool is not None:
+            pool.terminate()
+        raise
     front: list[_Candidate] = []
     bar = None
     if progress:
@@ -757,6 +749,33 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         return MapResult(einsum, None, None, stats)
     mapping = _mapping(ctx, best)
     return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
+
+
+def process_context():
+    """Processes for pools: forked where the system can (workers inherit the search context)."""
+    return mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+
+
+def _tasks(ctx: _Context, spatial: np.ndarray, rows_per_task: int, stats: SearchStats) -> list:
+    """Groups (a dataplacement and the spatial factors) with their bounds (_group_bounds, valid for
+    every tiling and order in the group, so groups are pruned before their tilings are enumerated),
+    as tasks: runs of groups of one dataplacement in bound order, 1, 2, 4, ... up to ``rows_per_task``
+    groups (the few best groups, searched first and alone, prune the bigger tasks), all sorted by
+    their lowest bound."""
+    tasks = []
+    for dp in range(len(ctx.dps)):
+        if ctx.late():
+            stats.proven_optimal = False
+            break
+        bound = _group_bounds(ctx, dp, spatial)
+        order = np.lexsort((np.arange(len(spatial)), bound))
+        k, size = 0, 1
+        while k < len(order):
+            part = order[k:k + size]
+            tasks.append((dp, spatial[part], bound[part]))
+            k, size = k + size, min(rows_per_task, 2 * size)
+    tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
+    return tasks
 
 
 def _seed_task(spatial: np.ndarray, kicks: int) -> _Candidate | None:

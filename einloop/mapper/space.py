@@ -126,11 +126,9 @@ def spatial_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_
 
 
 def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot_list: list[Slot],
-                     kept: dict[str, tuple[int, ...]], spatial_rows: np.ndarray, prune=None,
-                     down_to: int = 0) -> np.ndarray:
+                     kept: dict[str, tuple[int, ...]], spatial_rows: np.ndarray, prune=None) -> np.ndarray:
     """All complete tilings [K, len(slots)] extending the spatial rows [G, len(slots)] whose tiles fit
-    every buffer. With ``down_to``, only the nodes from that index inward get factors (the others stay 1):
-    the tilings of the inner levels, checked against every capacity (tiles only grow outward).
+    every buffer.
 
     Rows are built from the innermost storage level outward, one slot at a time; a partial row whose
     tiles already overflow a buffer at or above the current level is dropped at once (tiles only grow
@@ -154,7 +152,7 @@ def temporal_tilings(einsum: Einsum, arch: Architecture, cons: Constraints, slot
         if sl.axis is not None:
             spatial_total[sl.rank] = spatial_total[sl.rank] * F[:, k]
     sized = [j for j, n in enumerate(arch.nodes) if isinstance(n, Storage) and n.size is not None]
-    for node_index in range(len(arch.nodes) - 1, down_to - 1, -1):
+    for node_index in range(len(arch.nodes) - 1, -1, -1):
         node = arch.nodes[node_index]
         c = cons.at(node.name)
         if isinstance(node, Fanout):
