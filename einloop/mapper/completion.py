@@ -36,7 +36,7 @@ from einloop.mapper.space import _tiles_fit, divisors
 from einloop.model.accesses import NestCounts, window_free
 from einloop.model.costs import BatchCosts, words_per_value
 from einloop.model.nest import NestStructure
-from einloop.model.spatial import distinct_offsets
+from einloop.model.spatial import distinct_offsets, unique_rows
 from einloop.spec.arch import Storage
 
 MAX_SPLITS = 200_000   # more splits than this below one level: fall back to the refetch floor
@@ -201,22 +201,31 @@ def _listed_splits(ctx, dp: int, below: int, inside: tuple[int, ...], limits: tu
     if key in ctx.splits:
         return ctx.splits[key]
     slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node > below]
-    sized = _sized(ctx, dp, below)
+    tile_cols = {j: {q: [k for k in ctx.rank_slots[q] if ctx.slots[k].node >= j and
+                         (ctx.slots[k].axis is None or ctx.slots[k].node > j)] for q in ctx.einsum.ranks}
+                 for j in _sized(ctx, dp, below)}   # a level's tile: the loops at and under it, the spatial ones under it
+
+    def fitting(rows):
+        for j, cols in tile_cols.items():
+            ext = {q: np.prod(rows[:, c], axis=1) for q, c in cols.items()}
+            rows = rows[_tiles_fit(ctx.einsum, ctx.arch.nodes[j], ctx.dps[dp], j, ext)]
+        return rows
     full = np.array([inside], np.int64)
     for r, limit in zip(ctx.einsum.ranks, limits):   # rank by rank; tiles only grow, so overflows go at once
         mine = [k for k in slots if ctx.slots[k].rank == r]
         listed = _splits(limit, len(mine))
         options = np.array(listed, np.int64).reshape(len(listed), len(mine))
-        if len(full) * len(options) > MAX_SPLITS:
-            ctx.splits[key] = None
-            return None
-        full = np.repeat(full, len(options), axis=0)
-        full[:, mine] = np.tile(options, (len(full) // len(options), 1))
-        for j in sized:   # a level's tile: the loops at and under it, the spatial ones under it
-            ext = {q: np.prod(full[:, [k for k in ctx.rank_slots[q] if ctx.slots[k].node >= j and
-                                       (ctx.slots[k].axis is None or ctx.slots[k].node > j)]], axis=1)
-                   for q in ctx.einsum.ranks}
-            full = full[_tiles_fit(ctx.einsum, ctx.arch.nodes[j], ctx.dps[dp], j, ext)]
+        step = max(1, MAX_SPLITS // len(options))   # a block of rows times every option at a time
+        blocks, total = [], 0
+        for start in range(0, len(full), step):
+            block = np.repeat(full[start:start + step], len(options), axis=0)
+            block[:, mine] = np.tile(options, (len(block) // len(options), 1))
+            blocks.append(fitting(block))
+            total += len(blocks[-1])
+            if total > MAX_SPLITS:
+                ctx.splits[key] = None
+                return None
+        full = np.concatenate(blocks) if blocks else full   # none left: nothing fits
     per_rank = np.stack([np.prod(full[:, ctx.rank_slots[r]][:, [ctx.slots[k].axis is None and ctx.slots[k].node > below
                                                                for k in ctx.rank_slots[r]]], axis=1)
                          for r in ctx.einsum.ranks], axis=1)
@@ -237,7 +246,7 @@ def _listed_splits(ctx, dp: int, below: int, inside: tuple[int, ...], limits: tu
 def _least(per_rank: np.ndarray, badness: np.ndarray) -> np.ndarray:
     """Indices of the splits not dominated by another with the same per-rank products: one per
     distinct least badness vector."""
-    rows = np.unique(np.concatenate([per_rank, badness], axis=1), axis=0, return_index=True)[1]
+    rows = unique_rows(np.concatenate([per_rank, badness], axis=1))[0]
     groups: dict[bytes, list[int]] = {}
     for i in rows:
         groups.setdefault(per_rank[i].tobytes(), []).append(int(i))
@@ -342,8 +351,8 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
     relevant = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool).reshape(
         len(hops), len(ranks))
     weights = 1 << np.arange(len(hops))
-    spatial_keys, inverse = np.unique(F[:, spatial_cols], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    first, inverse = unique_rows(F[:, spatial_cols])
+    spatial_keys = F[first][:, spatial_cols]
     for g, key in enumerate(spatial_keys):
         spatial = np.ones(len(ctx.slots), np.int64)
         spatial[spatial_cols] = key
@@ -354,8 +363,8 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
             continue
         per_rank, rel_deep, inner_deep = found
         live = np.nonzero((left[group] > 1).any(axis=0) | (per_rank > 1).any(axis=0))[0]   # other ranks: 1 everywhere
-        lefts, which = np.unique(left[group][:, live], axis=0, return_inverse=True)   # the splits see only these
-        which = which.reshape(-1)
+        first, which = unique_rows(left[group][:, live])   # the splits see only these
+        lefts = left[group][first][:, live]
         lf, pr = lefts[:, None, :], per_rank[None, :, live]
         ok = np.all((lf % pr == 0) & (has_slot[live][None, None, :] | (lf == pr)), axis=2)    # [lefts, W]
         quotient = lf // pr                                       # [lefts, W, live]: the factors at ``below``
