@@ -218,7 +218,9 @@ class Neighbourhood:
                target: float = -np.inf):
         """Descend from every start, then from random kicks of the best point until ``patience`` kicks
         in a row find nothing better (iterated local search; a fixed random seed keeps runs repeatable).
-        Stops as soon as the best reaches ``target`` (a lower bound: nothing can do better)."""
+        Stops as soon as the best reaches ``target`` (a lower bound: nothing can do better; within a
+        relative 1e-9, as sums in another order may round the bound a hair above the same value)."""
+        target = target * (1 + 1e-9) if target > 0 else target
         rng = np.random.default_rng(0)
         best = None
         for dp, menu, row in starts:
