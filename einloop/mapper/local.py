@@ -6,8 +6,10 @@ tile then changes as rarely as the level allows). Unit loops change no count, so
 (dataplacement, orders) pair is evaluated with the same loop structure over all slots: the whole
 neighbourhood of a point is one numpy batch. A neighbour moves a factor of a rank from one slot
 to another, or takes another spatial choice (the temporal factors adjusted), or changes one level's
-order, or keeps or bypasses one tensor at one level. Steepest descent
-from several starts, then from random kicks of the best point (iterated local search).
+order, or keeps or bypasses one tensor at one level. Descent from several starts (the best factor
+move while one improves, then the best of every move: order and keep moves are one model call each,
+a factor move's whole neighbourhood one call), then from random kicks of the best point (iterated
+local search).
 Nothing here is claimed optimal; the exact search in search.py proves or improves it.
 """
 from __future__ import annotations
@@ -172,7 +174,8 @@ class Neighbourhood:
         return tuple(self._looping(j, self.menus[j][m], row) for j, m in enumerate(menu))
 
     def descend(self, dp: int, menu: tuple[int, ...], row: np.ndarray, deadline: float | None):
-        """Steepest descent from one point; returns (objective, energy, cycles, dp, menu, row)."""
+        """Descent from one point (the best factor move while one improves, else the best of every
+        move); returns (objective, energy, cycles, dp, menu, row)."""
         obj, e, c = self.evaluate(dp, menu, row[None])
         best = (float(obj[0]), float(e[0]), float(c[0]), dp, menu, row)
         while deadline is None or time.time() < deadline:
@@ -182,6 +185,9 @@ class Neighbourhood:
                 obj, e, c = self.evaluate(best[3], best[4], F)
                 j = int(np.argmin(obj))
                 cands.append((float(obj[j]), float(e[j]), float(c[j]), best[3], best[4], F[j]))
+                if cands[0][0] < best[0]:   # a factor move improves: orders and keeps are tried later
+                    best = cands[0]
+                    continue
             for j, options in enumerate(self.menus):
                 seen = {self._looping(j, options[best[4][j]], best[5])}
                 for m in range(len(options)):

@@ -47,7 +47,7 @@ from einloop.spec.workload import Einsum
 
 OBJECTIVES = ("energy", "cycles", "edp", "pareto")
 EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
-KICKS, KICK_GROUPS = 24, 256   # the seed's random kicks (~1-3 s) pay off when the exact search has many groups
+KICKS, KICK_GROUPS = 36, 256   # the seed's random kicks (~1-2 s) pay off when the exact search has many groups
 # to prune (a ResNet-50 3x3 conv: 1,664 groups, seed 1,041 -> 782 uJ); with a few it finishes sooner alone
 
 
