@@ -154,19 +154,37 @@ def window_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestSt
     return extra
 
 
-def deep_splits(ctx, dp: int, below: int, spatial: tuple[int, ...]):
+def splits_by_row(ctx, dp: int, below: int, spatial: np.ndarray) -> tuple[list, np.ndarray]:
     """What the splits of the levels under ``below`` (the first incomplete level, which takes what is
-    left over them) can do, among those that fit their buffers: ([W, ranks] product of each rank's
-    factors there, [W, hops] whether they loop a rank of the hop's tensor above the hop's child,
-    [W, hops] the product of the loops not indexing it above the innermost such level). Splits with
-    the same products that are no better for any hop are dropped. None when there are more than
-    MAX_SPLITS. Cached per search: listed once per spatial factors under ``below`` for the whole rank
-    bounds (most spatial choices share them), then kept where they divide what the spatial loops leave."""
+    left over them) can do under each row's spatial factors (``spatial`` [G, slots]; other columns
+    ignored), among those that fit their buffers: (the distinct results, index of each row's). A
+    result is ([W, ranks] product of each rank's factors there, [W, hops] whether they loop a rank of
+    the hop's tensor above the hop's child, [W, hops] the product of the loops not indexing it above
+    the innermost such level), or None when there are more than MAX_SPLITS. Splits with the same
+    products that are no better for any hop are dropped. Cached per search: listed once per spatial
+    factors under ``below`` for the whole rank bounds (most spatial choices share them), then kept
+    where they divide what the spatial loops leave."""
+    inside, limits = _split_keys(ctx, dp, below, spatial)
+    first, which = unique_rows(np.concatenate([inside, limits], axis=1))
+    found = [_splits_for(ctx, dp, below, tuple(int(x) for x in inside[i]), tuple(int(x) for x in limits[i]))
+             for i in first]
+    return found, which
+
+
+def _split_keys(ctx, dp: int, below: int, spatial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """What splits_by_row depends on per row: [G, slots] the spatial factors that reach the split
+    levels' tiles (those under the first sized level), [G, ranks] what the spatial loops leave of each
+    rank."""
     first = min(_sized(ctx, dp, below), default=len(ctx.arch.nodes))
-    inside = tuple(int(f) if ctx.slots[k].axis is not None and ctx.slots[k].node > first else 1
-                   for k, f in enumerate(spatial))   # only these reach the tiles of the split levels
-    limits = tuple(bound // int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]))
-                   for r, bound in ctx.einsum.ranks.items())
+    reach = np.array([sl.axis is not None and sl.node > first for sl in ctx.slots])
+    inside = np.where(reach[None, :], spatial, 1)
+    limits = np.stack([bound // np.prod(spatial[:, [k for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None]],
+                                        axis=1) for r, bound in ctx.einsum.ranks.items()], axis=1)
+    return inside, limits
+
+
+def _splits_for(ctx, dp: int, below: int, inside: tuple[int, ...], limits: tuple[int, ...]):
+    """splits_by_row for the spatial factors ``inside`` and what is left ``limits`` (_split_keys)."""
     key = (_placement_under(ctx, dp, below), below, inside, limits)
     if key not in ctx.splits:
         every = _listed_splits(ctx, dp, below, inside, tuple(ctx.einsum.ranks.values()))
@@ -195,7 +213,7 @@ def _sized(ctx, dp: int, below: int) -> list[int]:
 
 
 def _listed_splits(ctx, dp: int, below: int, inside: tuple[int, ...], limits: tuple[int, ...]):
-    """deep_splits for spatial factors ``inside`` (those under ``below``) and per-rank products
+    """splits_by_row for spatial factors ``inside`` (those under ``below``) and per-rank products
     dividing ``limits``; None when there are more than MAX_SPLITS. Cached per search."""
     key = ("listed", _placement_under(ctx, dp, below), below, inside, limits)
     if key in ctx.splits:
@@ -341,7 +359,6 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
     ranks = list(ctx.einsum.ranks)
     B, n_patterns = len(F), 1 << len(hops)
     out = np.full((B, n_patterns), np.inf)
-    spatial_cols = [k for k, sl in enumerate(ctx.slots) if sl.axis is not None]
     left = left_of(ctx, F)
     has_slot = np.array([any(ctx.slots[k].node == below and ctx.slots[k].axis is None for k in ctx.rank_slots[r])
                          for r in ranks])
@@ -351,12 +368,8 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
     relevant = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool).reshape(
         len(hops), len(ranks))
     weights = 1 << np.arange(len(hops))
-    first, inverse = unique_rows(F[:, spatial_cols])
-    spatial_keys = F[first][:, spatial_cols]
-    for g, key in enumerate(spatial_keys):
-        spatial = np.ones(len(ctx.slots), np.int64)
-        spatial[spatial_cols] = key
-        found = deep_splits(ctx, dp, below, tuple(int(x) for x in spatial))
+    found_all, inverse = splits_by_row(ctx, dp, below, F)
+    for g, found in enumerate(found_all):
         group = np.nonzero(inverse == g)[0]
         if found is None:
             out[group, 0] = 0.0
@@ -399,7 +412,7 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
     merging the loops of a rank into its innermost one never raises any tensor's refetch factor (a loop
     not indexing a tensor only moves inward), and one order of the merged level is the flattened order
     of the real levels, so the lowest over merged orders is a floor for every tiling. Per split of the
-    levels under ``below`` that fits their buffers (deep_splits), the merged level takes what is left,
+    levels under ``below`` that fits their buffers (splits_by_row), the merged level takes what is left,
     one of its looping ranks is innermost (the tensors it indexes refetch once per step of the merged
     loops not indexing them), and the lowest over both choices is the floor (see undecided_energy)."""
     hops = _hops(ctx, dp, below)
@@ -410,12 +423,12 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
     energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
     indexes = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool)
     limits = left_of(ctx, F)
-    batches: dict[tuple, list[int]] = {}   # spatial choices with the same splits and what is left share the work
-    for g in range(len(F)):
-        found = deep_splits(ctx, dp, below, tuple(int(x) for x in F[g]))
-        if found is not None:
-            batches.setdefault((id(found), limits[g].tobytes()), [found]).append(g)
-    for found, *rows in batches.values():
+    found_all, which = splits_by_row(ctx, dp, below, F)   # spatial choices with the same splits and what
+    # is left share the work
+    for u, found in enumerate(found_all):
+        if found is None:
+            continue
+        rows = np.nonzero(which == u)[0]
         per_rank, rel, inner = found
         if len(per_rank) == 0:
             out[rows] = np.inf

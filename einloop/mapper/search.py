@@ -105,7 +105,7 @@ class _Context:
         self.outermost_slot = {r: slot_list.index(next(sl for sl in slot_list if sl.rank == r and sl.axis is None
                                                         and sl.node == self.storages[0])) for r in einsum.ranks}
         self.bound_structures: dict = {}
-        self.splits: dict = {}     # completion.deep_splits, per (placement under a level, level, spatial)
+        self.splits: dict = {}     # completion.splits_by_row, per (placement under a level, level, spatial)
         self.order_counts: dict = {}
         self.innermost = max(sl.node for sl in slot_list if sl.axis is None)   # the first level tilings grow
         fanouts = [i for i, n in enumerate(arch.nodes) if isinstance(n, Fanout)]
