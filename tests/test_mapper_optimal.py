@@ -161,12 +161,26 @@ def window_problem(rng: random.Random):
     return e, Architecture("window", nodes)
 
 
+def sweep_problem(rng: random.Random):
+    """A 1-D conv whose input (sliding windows) goes through a register of one to three words per PE:
+    whatever the order above, the register refetches the window as the loops above sweep it
+    (completion._window_sweeps)."""
+    e = Einsum.parse(f"O[k,p] += I[p*{rng.choice([1, 2])}+r] * W[k,r]",
+                     {"k": rng.choice([2, 3]), "p": rng.choice([4, 6, 8]), "r": rng.choice([2, 3])})
+    nodes = (Storage("DRAM", None, 8, 1, energy=ActionEnergy(60, 60, 60)),
+             Storage("Buffer", rng.choice([16, 32, 64]), 8, 1, energy=level_energy(rng)),
+             Fanout("PEs", *rng.choice([(2, 1), (1, 2)])),
+             Storage("Reg", rng.choice([1, 2, 3]), 8, 1, energy=level_energy(rng)),
+             Compute("MAC", 0.5))
+    return e, Architecture("sweep", nodes)
+
+
 def bound_context(seed, kind="random"):
     from einloop.mapper import search
     from einloop.mapper.constraints import Constraints
     from einloop.mapper.space import dataplacements, slots, spatial_tilings
 
-    problem = {"random": random_problem, "deep": deep_problem, "window": window_problem}[kind]
+    problem = {"random": random_problem, "deep": deep_problem, "window": window_problem, "sweep": sweep_problem}[kind]
     einsum, arch = problem(random.Random(seed))
     cons = Constraints()
     sl = slots(einsum, arch, cons)
@@ -373,6 +387,33 @@ def test_group_bounds_hold_for_every_tiling_and_order(seed, kind):
                 lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T).min()
                 assert bound[g] <= lowest * (1 + 1e-9), (dp, g, bound[g] / lowest)
                 checked += 1
+    assert checked >= 4
+
+
+@pytest.mark.parametrize("seed", [7003, 7010, 7016, 7017, 7020])   # those where the floor raises bounds
+def test_window_sweep_floor_holds_for_every_tiling_and_order(seed):
+    """The group bound's floor for an operand with sliding windows (completion._window_sweeps: the
+    register refetches the window once per iteration of the loops above the innermost one) must not
+    exceed the group's lowest energy over all its tilings and orders, checked where it raises the
+    bound. Dropping the division by the innermost loop's factor breaks this."""
+    from einloop.mapper import completion, search
+    from einloop.mapper.space import temporal_tilings
+
+    ctx, cons, spatial = bound_context(seed, "sweep")
+    search._init(ctx, None)
+    sweeps, checked = completion._window_sweeps, 0
+    for dp, kept in enumerate(ctx.dps):
+        bound = search._group_bounds(ctx, dp, spatial)
+        try:
+            completion._window_sweeps = lambda *args: {}
+            without = search._group_bounds(ctx, dp, spatial)
+        finally:
+            completion._window_sweeps = sweeps
+        for g in np.nonzero((bound > without * (1 + 1e-9)) & np.isfinite(bound))[0][:1]:
+            T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial[g:g + 1])
+            lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T).min()
+            assert bound[g] <= lowest * (1 + 1e-9), (dp, g, bound[g] / lowest)
+            checked += 1
     assert checked >= 4
 
 

@@ -194,8 +194,8 @@ def _splits_for(ctx, dp: int, below: int, inside: tuple[int, ...], limits: tuple
             ctx.splits.clear()
         if every is not None:
             per_rank, rel, inner = every
-            ok = np.all(np.array(limits)[None, :] % per_rank == 0, axis=1)
-            every = (per_rank[ok], rel[ok], inner[ok])
+            ok = np.nonzero(np.all(np.array(limits)[None, :] % per_rank == 0, axis=1))[0]
+            every = (per_rank[ok], rel[ok], inner[ok], (every, ok))   # and which of the listed ones
         ctx.splits[key] = every
     return ctx.splits[key]
 
@@ -374,7 +374,7 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
         if found is None:
             out[group, 0] = 0.0
             continue
-        per_rank, rel_deep, inner_deep = found
+        per_rank, rel_deep, inner_deep, _ = found
         live = np.nonzero((left[group] > 1).any(axis=0) | (per_rank > 1).any(axis=0))[0]   # other ranks: 1 everywhere
         first, which = unique_rows(left[group][:, live])   # the splits see only these
         lefts = left[group][first][:, live]
@@ -405,23 +405,26 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
 def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc: NestCounts,
                   bc: BatchCosts) -> np.ndarray:
     """[G] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of ``F``, whose
-    temporal factors are all 1: spatial choices) for the hops of tensors without sliding windows into
-    the levels under ``below``, whatever the temporal factors; inf where no split fits.
+    temporal factors are all 1: spatial choices) for the hops into the levels under ``below``, whatever
+    the temporal factors; inf where no split fits.
 
     The levels from the outermost down to ``below`` are merged into one level with a free loop order:
     merging the loops of a rank into its innermost one never raises any tensor's refetch factor (a loop
     not indexing a tensor only moves inward), and one order of the merged level is the flattened order
     of the real levels, so the lowest over merged orders is a floor for every tiling. Per split of the
     levels under ``below`` that fits their buffers (splits_by_row), the merged level takes what is left,
-    one of its looping ranks is innermost (the tensors it indexes refetch once per step of the merged
-    loops not indexing them), and the lowest over both choices is the floor (see undecided_energy)."""
+    one of its looping ranks is innermost (the tensors without sliding windows it indexes refetch once
+    per step of the merged loops not indexing them; an operand with sliding windows it indexes pays
+    _window_sweeps), and the lowest over both choices is the floor (see undecided_energy)."""
     hops = _hops(ctx, dp, below)
+    windowed = _hops(ctx, dp, below, windowed=True)
     out = np.zeros(len(F))
-    if not hops:
+    if not hops and not windowed:
         return out
     ranks = list(ctx.einsum.ranks)
     energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
-    indexes = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool)
+    indexes = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool).reshape(
+        len(hops), len(ranks))
     limits = left_of(ctx, F)
     found_all, which = splits_by_row(ctx, dp, below, F)   # spatial choices with the same splits and what
     # is left share the work
@@ -429,7 +432,7 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
         if found is None:
             continue
         rows = np.nonzero(which == u)[0]
-        per_rank, rel, inner = found
+        per_rank, rel, inner, listed = found
         if len(per_rank) == 0:
             out[rows] = np.inf
             continue
@@ -444,5 +447,62 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
             total[:, :, 0] += plain
             for j in range(len(ranks)):
                 total[:, :, j + 1] += refetched if indexes[h][j] else plain
+        for hop in windowed:
+            exact, a, slope = _linear_energy(s, nc, bc, hop, False)
+            fetched = nc.counts[hop[1:]].fills[rows, None]   # optimistic: every point the instance uses, once
+            for j, fetches in _window_sweeps(ctx, s, hop, F[rows[0]], listed, q).items():
+                total[:, :, j + 1] += _extra(exact[rows, None], a[rows, None], slope[rows, None],
+                                             np.maximum(1.0, fetches[None, :] / fetched))
         out[rows] = _innermost_choice(total[:, :, 0], total[:, :, 1:], loops[None]).min(axis=1)
     return out
+
+
+def _window_sweeps(ctx, s: NestStructure, hop, spatial: np.ndarray, listed, q: np.ndarray) -> dict:
+    """{rank j: [W] fewest words a child instance of ``hop`` (an operand with sliding windows) fetches
+    when a loop of j is the merged level's innermost}, for the ranks indexing the operand; ``listed``:
+    (the splits listed for the whole bounds, which of them are these W), ``q``: the merged factors.
+
+    The innermost loop of the real levels above is one of j's, of some factor g dividing j's merged
+    factor. For each of the iterations of every other loop there (the product of ``q`` over g), that
+    loop and the levels under it sweep a region of U(g) points per child instance, the child starts
+    each sweep holding at most C of them (window_fetches), so it fetches at least
+    prod(q) / g * (U(g) - C) + C words; the lowest over g is the floor."""
+    _, c, t = hop
+    node = ctx.arch.nodes[c]
+    capacity = np.inf if node.effective_size is None else node.effective_size / words_per_value(s, node, t)
+    sweeps = np.prod(q, axis=1).astype(float)
+    every, which = listed
+    out = {}
+    for j, (gs, region) in _window_regions(ctx, s, hop, spatial, every[0]).items():
+        if not np.any(q[:, j] > 1):
+            continue
+        region = region[:, which]
+        held = np.minimum(region, capacity)
+        value = sweeps[None, :] / gs[:, None] * (region - held) + held          # [divisors, W]
+        value = np.where(q[None, :, j] % gs[:, None] == 0, value, np.inf).min(axis=0)
+        out[j] = np.where(q[:, j] > 1, value, 0.0)
+    return out
+
+
+def _window_regions(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray):
+    """{rank j: (divisors g > 1 of j's bound, [divisors, W] points per child instance of ``hop`` spanned
+    by the splits ``per_rank`` with one more loop of j, of factor g)} for the ranks indexing the operand.
+    Cached per search, per listing of splits (shared by many groups)."""
+    _, c, t = hop
+    ranks = list(ctx.einsum.ranks)
+    under = tuple(int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None
+                                and ctx.slots[k].node > c])) for r in ranks)   # they share the instance
+    key = ("regions", id(per_rank), hop, under)
+    if key not in ctx.splits:
+        coef = s.coefficients(t)
+        out = {}
+        for j, r in enumerate(ranks):
+            gs = np.array(divisors(ctx.einsum.ranks[r])[1:], np.int64)
+            if not np.any(coef[:, j]) or not len(gs):
+                continue
+            ext = np.tile(per_rank * np.array(under)[None, :], (len(gs), 1))
+            ext[:, j] *= np.repeat(gs, len(per_rank))
+            region = distinct_offsets(np.broadcast_to(coef.T[None], (len(ext),) + coef.T.shape), ext)
+            out[j] = (gs, region.reshape(len(gs), len(per_rank)))
+        ctx.splits[key] = (per_rank, out)   # per_rank kept alive: its id stays unique while cached
+    return ctx.splits[key][1]
