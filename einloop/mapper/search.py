@@ -663,7 +663,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     if objective != "pareto":
         floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
         best = _seed(ctx, spatial, floor=floor, kicks=kicks, first=tasks[0][0] if tasks else None)
-    use_pool = workers > 1 and len(tasks) > 1
+    live = sum(1 for t in tasks if objective == "pareto" or best is None or t[2][0] <= best.key[0])
+    use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
     shared = mp_ctx.Value("d", np.inf if best is None else best.key[0]) if use_pool and objective != "pareto" else None
     pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if use_pool else None   # forked now:
     # the workers inherit what bounding and seeding cached
