@@ -367,8 +367,8 @@ def test_outer_first_bounds_hold_for_every_completion(seed, kind):
 def test_group_bounds_hold_for_every_tiling_and_order(seed, kind):
     """A group (dataplacement and spatial factors) is pruned before any of its tilings is built, by a
     bound (search._group_bounds: the levels above the PE array merged into one level with a free order,
-    the PE buffers at every split that fits, completion.merged_energy) that must not exceed the energy
-    of any tiling of the group in any loop order. Checked where the merged floor raises the bound, against
+    the PE buffers at every split that fits, completion.merged_energy, its two innermost ranks chosen)
+    that must not exceed the energy of any tiling of the group in any loop order. Checked where the merged floor raises the bound, against
     the group's lowest energy over all its tilings and orders (where a bound too high shows)."""
     from einloop.mapper import search
     from einloop.mapper.space import temporal_tilings
@@ -379,7 +379,7 @@ def test_group_bounds_hold_for_every_tiling_and_order(seed, kind):
     for dp, kept in list(enumerate(ctx.dps))[::8 if kind == "deep" else 1]:
         if checked >= (4 if kind == "deep" else 12):   # a deep group's orders are many (four levels)
             break
-        bound = search._group_bounds(ctx, dp, spatial)
+        bound = search._group_bounds(ctx, dp, spatial, pairs=True)
         raised = bound > search._tiling_bounds(ctx, dp, search._complete(ctx, spatial), level=ctx.innermost)
         for g in np.nonzero(raised & np.isfinite(bound))[0][:2]:
             T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial[g:g + 1])
@@ -393,9 +393,11 @@ def test_group_bounds_hold_for_every_tiling_and_order(seed, kind):
 @pytest.mark.parametrize("seed", [7003, 7010, 7016, 7017, 7020])   # those where the floor raises bounds
 def test_window_sweep_floor_holds_for_every_tiling_and_order(seed):
     """The group bound's floor for an operand with sliding windows (completion._window_sweeps: the
-    register refetches the window once per iteration of the loops above the innermost one) must not
-    exceed the group's lowest energy over all its tilings and orders, checked where it raises the
-    bound. Dropping the division by the innermost loop's factor breaks this."""
+    register refetches the window once per iteration of the loops above the innermost one, and above
+    the second: completion._window_sweeps) must not exceed the group's lowest energy over all its
+    tilings and orders, checked where it raises the bound. Dropping the division by the innermost
+    loop's factor breaks this, and so does charging a tensor the second rank indexes for the innermost
+    rank's loops."""
     from einloop.mapper import completion, search
     from einloop.mapper.space import temporal_tilings
 
@@ -403,10 +405,10 @@ def test_window_sweep_floor_holds_for_every_tiling_and_order(seed):
     search._init(ctx, None)
     sweeps, checked = completion._window_sweeps, 0
     for dp, kept in enumerate(ctx.dps):
-        bound = search._group_bounds(ctx, dp, spatial)
+        bound = search._group_bounds(ctx, dp, spatial, pairs=True)
         try:
             completion._window_sweeps = lambda *args: {}
-            without = search._group_bounds(ctx, dp, spatial)
+            without = search._group_bounds(ctx, dp, spatial, pairs=True)
         finally:
             completion._window_sweeps = sweeps
         for g in np.nonzero((bound > without * (1 + 1e-9)) & np.isfinite(bound))[0][:1]:

@@ -403,7 +403,7 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
 
 
 def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc: NestCounts,
-                  bc: BatchCosts) -> np.ndarray:
+                  bc: BatchCosts, pairs: bool = True) -> np.ndarray:
     """[G] energy to add to the optimistic energy ``bc`` (counts ``nc`` of a completion of ``F``, whose
     temporal factors are all 1: spatial choices) for the hops into the levels under ``below``, whatever
     the temporal factors; inf where no split fits.
@@ -415,7 +415,8 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
     levels under ``below`` that fits their buffers (splits_by_row), the merged level takes what is left,
     one of its looping ranks is innermost (the tensors without sliding windows it indexes refetch once
     per step of the merged loops not indexing them; an operand with sliding windows it indexes pays
-    _window_sweeps), and the lowest over both choices is the floor (see undecided_energy)."""
+    _window_sweeps), and the lowest over both choices is the floor (see undecided_energy). With
+    ``pairs`` the second innermost rank is chosen too (_merged_choice: higher, ~4x the cost)."""
     hops = _hops(ctx, dp, below)
     windowed = _hops(ctx, dp, below, windowed=True)
     out = np.zeros(len(F))
@@ -437,72 +438,146 @@ def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc:
             out[rows] = np.inf
             continue
         q = limits[rows[0]][None, :] // per_rank                          # [W, R] the merged level's factors
-        loops = q > 1
-        total = np.zeros((len(rows), len(per_rank), len(ranks) + 1))      # per split and innermost rank
-        for h, (exact, a, slope) in enumerate(energy):
-            off = np.prod(np.where(indexes[h][None, :], 1, q), axis=1)
-            e, aa, sl = exact[rows, None], a[rows, None], slope[rows, None]
-            plain = _extra(e, aa, sl, inner[None, :, h] * np.where(rel[:, h], off, 1)[None, :])
-            refetched = _extra(e, aa, sl, inner[None, :, h] * off[None, :])
-            total[:, :, 0] += plain
-            for j in range(len(ranks)):
-                total[:, :, j + 1] += refetched if indexes[h][j] else plain
-        for hop in windowed:
-            exact, a, slope = _linear_energy(s, nc, bc, hop, False)
-            fetched = nc.counts[hop[1:]].fills[rows, None]   # optimistic: every point the instance uses, once
-            for j, fetches in _window_sweeps(ctx, s, hop, F[rows[0]], listed, q).items():
-                total[:, :, j + 1] += _extra(exact[rows, None], a[rows, None], slope[rows, None],
-                                             np.maximum(1.0, fetches[None, :] / fetched))
-        out[rows] = _innermost_choice(total[:, :, 0], total[:, :, 1:], loops[None]).min(axis=1)
+        out[rows] = _merged_choice(ctx, s, nc, bc, F[rows[0]], rows, energy, indexes, windowed, found, q, pairs)
     return out
 
 
-def _window_sweeps(ctx, s: NestStructure, hop, spatial: np.ndarray, listed, q: np.ndarray) -> dict:
-    """{rank j: [W] fewest words a child instance of ``hop`` (an operand with sliding windows) fetches
-    when a loop of j is the merged level's innermost}, for the ranks indexing the operand; ``listed``:
-    (the splits listed for the whole bounds, which of them are these W), ``q``: the merged factors.
+def _merged_choice(ctx, s: NestStructure, nc: NestCounts, bc: BatchCosts, spatial: np.ndarray, rows: np.ndarray,
+                   energy: list, indexes: np.ndarray, windowed: list, found, q: np.ndarray,
+                   pairs: bool = True) -> np.ndarray:
+    """[rows] merged_energy's floor for the groups ``rows`` sharing splits ``found`` and merged factors
+    ``q`` [W, R]: the lowest over the splits and over which two looping ranks are the merged level's
+    innermost (j1) and second (j2), of the hops' extra energy.
 
-    The innermost loop of the real levels above is one of j's, of some factor g dividing j's merged
-    factor. For each of the iterations of every other loop there (the product of ``q`` over g), that
-    loop and the levels under it sweep a region of U(g) points per child instance, the child starts
-    each sweep holding at most C of them (window_fetches), so it fetches at least
-    prod(q) / g * (U(g) - C) + C words; the lowest over g is the floor."""
+    A tensor without sliding windows indexed by j1 refetches once per step of every merged loop not
+    indexing it; one indexed by j2 but not j1, once per step of those but j1's (inside its innermost
+    loop); others keep their floor. An operand with sliding windows pays _window_sweeps. With a single
+    looping rank it is innermost alone; with none, every tensor keeps its floor. Without ``pairs``
+    j1 is innermost alone whatever else loops (lower, cheaper: the second rank's charges are left out)."""
+    per_rank, rel, inner, listed = found
+    n_ranks = q.shape[1]
+    loops = q > 1
+    plain_total = np.zeros((len(rows), len(per_rank)))
+    pair = np.zeros((len(rows), len(per_rank), n_ranks, n_ranks))      # [.., j1, j2]
+    for h, (exact, a, slope) in enumerate(energy):
+        off = np.prod(np.where(indexes[h][None, :], 1, q), axis=1)
+        e, aa, sl = exact[rows, None], a[rows, None], slope[rows, None]
+        plain = _extra(e, aa, sl, inner[None, :, h] * np.where(rel[:, h], off, 1)[None, :])
+        refetched = _extra(e, aa, sl, inner[None, :, h] * off[None, :])
+        plain_total += plain
+        for j1 in range(n_ranks):
+            if indexes[h][j1]:
+                pair[:, :, j1, :] += refetched[:, :, None]
+                continue
+            if not pairs:
+                pair[:, :, j1, :] += plain[:, :, None]
+                continue
+            second = _extra(e, aa, sl, inner[None, :, h] * np.where(rel[:, h], off, off // q[:, j1])[None, :])
+            for j2 in range(n_ranks):
+                pair[:, :, j1, j2] += second if indexes[h][j2] else plain
+    for hop in windowed:
+        exact, a, slope = _linear_energy(s, nc, bc, hop, False)
+        fetched = nc.counts[hop[1:]].fills[rows, None, None]   # optimistic: every point the instance uses, once
+        for j1, fetches in _window_sweeps(ctx, s, hop, spatial, listed, q, pairs).items():   # [W, R] per j2
+            pair[:, :, j1, :] += _extra(exact[rows, None, None], a[rows, None, None], slope[rows, None, None],
+                                        np.maximum(1.0, fetches[None] / fetched))
+    both = loops[:, :, None] & loops[:, None, :] & ~np.eye(n_ranks, dtype=bool)[None]   # [W, j1, j2]
+    joint = np.where(both[None], pair, np.inf).min(axis=(2, 3), initial=np.inf)
+    alone = loops.sum(axis=1) == 1 if pairs else np.ones(len(q), bool)   # j1 innermost alone
+    single = np.where(loops[None], np.diagonal(pair, axis1=2, axis2=3), np.inf).min(axis=2, initial=np.inf)
+    value = np.where(alone[None], single, joint)
+    return np.where(loops.any(axis=1)[None], np.maximum(value, plain_total), plain_total).min(axis=1)
+
+
+def _window_sweeps(ctx, s: NestStructure, hop, spatial: np.ndarray, listed, q: np.ndarray,
+                   pairs: bool = True) -> dict:
+    """{rank j1: [W, R] fewest words a child instance of ``hop`` (an operand with sliding windows)
+    fetches when j1 is the merged level's innermost rank and each rank j2 the second}, for the ranks j1
+    indexing the operand; ``listed``: (the splits listed for the whole bounds, which of them are these
+    W), ``q``: the merged factors.
+
+    The innermost real loop above the PE array is one of j1's, of some factor g1 dividing q[j1]; the
+    second is another of j1's (factor g2 dividing q[j1] / g1) or j2's innermost (g2 dividing q[j2]).
+    For each iteration of the loops outside such a boundary (the product of ``q`` over the factors
+    under it), the loops under it sweep a region of U points per child instance, and the child starts
+    each sweep holding at most C of them (window_fetches): prod(q) / (factors under it) * (U - C) + C
+    words at least. The floor is the larger of the two boundaries', at the lowest over the factors.
+    Without ``pairs``, the innermost boundary's alone, for every j2."""
     _, c, t = hop
     node = ctx.arch.nodes[c]
     capacity = np.inf if node.effective_size is None else node.effective_size / words_per_value(s, node, t)
-    sweeps = np.prod(q, axis=1).astype(float)
     every, which = listed
-    out = {}
-    for j, (gs, region) in _window_regions(ctx, s, hop, spatial, every[0]).items():
-        if not np.any(q[:, j] > 1):
-            continue
-        region = region[:, which]
+    ranks, g, region1, region2, above = _window_tables(ctx, s, hop, spatial, every[0])
+    if not ranks:
+        return {}
+    sweeps = np.prod(q, axis=1).astype(float)                              # [W]
+    qr = q[:, ranks]                                                       # [W, K] the operand's ranks
+    fits = (g > 0)[:, :, None] & (qr.T[:, None, :] % np.maximum(g, 1)[:, :, None] == 0)   # [K, n, W]
+
+    def fetched(region, under):   # words fetched with the boundary above loops of product ``under``
         held = np.minimum(region, capacity)
-        value = sweeps[None, :] / gs[:, None] * (region - held) + held          # [divisors, W]
-        value = np.where(q[None, :, j] % gs[:, None] == 0, value, np.inf).min(axis=0)
-        out[j] = np.where(q[:, j] > 1, value, 0.0)
+        return sweeps / under * (region - held) + held
+    g = np.maximum(g, 1)   # padding: masked by ``fits``
+    inner = np.where(fits, fetched(region1[:, :, which], g[:, :, None]), np.inf)        # [K, n, W]
+    alone = inner.min(axis=1)                                                           # [K, W]
+    if not pairs:
+        return {j1: np.repeat(np.where(q[:, j1] > 1, alone[a], 0.0)[:, None], q.shape[1], axis=1)
+                for a, j1 in enumerate(ranks) if np.any(q[:, j1] > 1)}
+    again = np.where(above[:, :, :, None], inner[:, None, :, :], np.inf).min(axis=2)    # [K, n, W]: j1 again
+    under = (g[:, None, :, None] * g[None, :, None, :])[..., None]                      # [K, K, n, n, 1]
+    second = np.where(fits[None, :, None, :, :], fetched(region2[..., which], under), np.inf).min(axis=3)
+    pair = np.maximum(inner[:, None], np.minimum(again[:, None], second)).min(axis=2)  # [K, K, W]
+    out = {}
+    for a, j1 in enumerate(ranks):
+        if not np.any(q[:, j1] > 1):
+            continue
+        result = np.repeat(alone[a][:, None], q.shape[1], axis=1)   # j2 not moving the operand (or j1)
+        for b, j2 in enumerate(ranks):
+            if b != a:
+                result[:, j2] = pair[a, b]
+        out[j1] = np.where(q[:, j1:j1 + 1] > 1, result, 0.0)
     return out
 
 
-def _window_regions(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray):
-    """{rank j: (divisors g > 1 of j's bound, [divisors, W] points per child instance of ``hop`` spanned
-    by the splits ``per_rank`` with one more loop of j, of factor g)} for the ranks indexing the operand.
-    Cached per search, per listing of splits (shared by many groups)."""
+def _window_tables(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray):
+    """For _window_sweeps, per listing of splits ``per_rank`` [W, R] (cached per search): the ranks
+    indexing the operand (K of them), [K, n] their divisors above 1 (padded with 0), [K, n, W] and
+    [K, K, n, n, W] points per child instance
+    spanned by the splits with one more loop of one rank / of two ranks, [K, n, n] whether divisor b
+    is a proper multiple of divisor a."""
     _, c, t = hop
-    ranks = list(ctx.einsum.ranks)
-    under = tuple(int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None
-                                and ctx.slots[k].node > c])) for r in ranks)   # they share the instance
-    key = ("regions", id(per_rank), hop, under)
+    under = _instance_spatial(ctx, c, spatial)
+    key = ("windows", id(per_rank), hop, under)
     if key not in ctx.splits:
         coef = s.coefficients(t)
-        out = {}
-        for j, r in enumerate(ranks):
-            gs = np.array(divisors(ctx.einsum.ranks[r])[1:], np.int64)
-            if not np.any(coef[:, j]) or not len(gs):
-                continue
-            ext = np.tile(per_rank * np.array(under)[None, :], (len(gs), 1))
-            ext[:, j] *= np.repeat(gs, len(per_rank))
-            region = distinct_offsets(np.broadcast_to(coef.T[None], (len(ext),) + coef.T.shape), ext)
-            out[j] = (gs, region.reshape(len(gs), len(per_rank)))
-        ctx.splits[key] = (per_rank, out)   # per_rank kept alive: its id stays unique while cached
+        names = list(ctx.einsum.ranks)
+        ranks = [j for j, r in enumerate(names) if np.any(coef[:, j]) and ctx.einsum.ranks[r] > 1]
+        lists = [divisors(ctx.einsum.ranks[names[j]])[1:] for j in ranks]
+        n = max((len(x) for x in lists), default=0)
+        g = np.array([x + [0] * (n - len(x)) for x in lists], np.int64).reshape(len(ranks), n)   # 0: padding
+        base = per_rank * np.array(under)[None, :]
+        W = len(per_rank)
+
+        def points(factors):   # factors [cases, R] multiplying every split's extents -> [cases, W]
+            ext = (base[None, :, :] * np.maximum(factors, 1)[:, None, :]).reshape(-1, base.shape[1])
+            return distinct_offsets(np.broadcast_to(coef.T[None], (len(ext),) + coef.T.shape), ext).reshape(-1, W)
+        one = np.ones((len(ranks), n, len(names)), np.int64)
+        for a, j in enumerate(ranks):
+            one[a, :, j] = g[a]
+        region1 = points(one.reshape(-1, len(names))).reshape(len(ranks), n, W)
+        two = np.ones((len(ranks), len(ranks), n, n, len(names)), np.int64)
+        for a, j1 in enumerate(ranks):
+            for b, j2 in enumerate(ranks):
+                two[a, b, :, :, j1] = g[a][:, None]
+                two[a, b, :, :, j2] = two[a, b, :, :, j2] * g[b][None, :] if a != b else g[b][None, :]
+        region2 = points(two.reshape(-1, len(names))).reshape(len(ranks), len(ranks), n, n, W)
+        above = (g[:, None, :] > g[:, :, None]) & (g[:, None, :] % np.maximum(g[:, :, None], 1) == 0) & \
+            (g[:, :, None] > 0)
+        ctx.splits[key] = (per_rank, (ranks, g, region1, region2, above))   # per_rank kept alive: its id stays unique
     return ctx.splits[key][1]
+
+
+def _instance_spatial(ctx, c: int, spatial: np.ndarray) -> tuple[int, ...]:
+    """Per rank, the product of the spatial factors under node ``c`` (they share a child instance)."""
+    return tuple(int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None
+                              and ctx.slots[k].node > c])) for r in ctx.einsum.ranks)

@@ -367,10 +367,11 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, l
     return _objective(ctx.objective, base.energy + charge, base.cycles)
 
 
-def _group_bounds(ctx: _Context, dp: int, spatial: np.ndarray) -> np.ndarray:
+def _group_bounds(ctx: _Context, dp: int, spatial: np.ndarray, pairs: bool = False) -> np.ndarray:
     """A bound for every tiling and order of each spatial choice of a dataplacement: the larger of
     _tiling_bounds (all temporal loops outermost) and the merged-level floor of completion.merged_energy
-    (the buffers under the innermost fanout hold what they can; the levels above share one free order)."""
+    (the buffers under the innermost fanout hold what they can; the levels above share one free order;
+    with ``pairs`` the two innermost ranks there are chosen, not only the innermost)."""
     T = _complete(ctx, spatial)
     if len(T) == 0:
         return np.zeros(0)
@@ -381,7 +382,7 @@ def _group_bounds(ctx: _Context, dp: int, spatial: np.ndarray) -> np.ndarray:
     bound = _tiling_bounds(ctx, dp, T, level=ctx.innermost, base=optimistic)
     if ctx.merge_level is None:
         return bound
-    energy = optimistic.energy + merged_energy(ctx, dp, spatial, ctx.merge_level, s, nc, optimistic)
+    energy = optimistic.energy + merged_energy(ctx, dp, spatial, ctx.merge_level, s, nc, optimistic, pairs)
     return np.maximum(bound, _objective(ctx.objective, energy, optimistic.cycles))
 
 
@@ -670,6 +671,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     if objective != "pareto":
         floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
         best = _seed(ctx, spatial, floor=floor, kicks=kicks, first=tasks[0][0] if tasks else None)
+        if best is not None and ctx.merge_level is not None:
+            tasks = _refined(ctx, tasks, best.key[0], rows_per_task)
     live = sum(1 for t in tasks if objective == "pareto" or best is None or t[2][0] <= best.key[0])
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
     shared = mp_ctx.Value("d", np.inf if best is None else best.key[0]) if use_pool and objective != "pareto" else None
@@ -770,14 +773,38 @@ def _tasks(ctx: _Context, spatial: np.ndarray, rows_per_task: int, stats: Search
             stats.proven_optimal = False
             break
         bound = away[dp].get() if dp in away else _group_bounds(ctx, dp, spatial)
-        order = np.lexsort((np.arange(len(spatial)), bound))
-        k, size = 0, 1
-        while k < len(order):
-            part = order[k:k + size]
-            tasks.append((dp, spatial[part], bound[part]))
-            k, size = k + size, min(rows_per_task, 2 * size)
+        tasks += _runs(dp, spatial, bound, rows_per_task)
     tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
     return tasks
+
+
+def _runs(dp: int, rows: np.ndarray, bound: np.ndarray, rows_per_task: int) -> list:
+    """One dataplacement's groups as tasks of 1, 2, 4, ... up to ``rows_per_task`` groups, in bound order."""
+    order = np.lexsort((np.arange(len(rows)), bound))
+    out, k, size = [], 0, 1
+    while k < len(order):
+        part = order[k:k + size]
+        out.append((dp, rows[part], bound[part]))
+        k, size = k + size, min(rows_per_task, 2 * size)
+    return out
+
+
+def _refined(ctx: _Context, tasks: list, limit: float, rows_per_task: int) -> list:
+    """The tasks again, the groups whose bound does not exceed ``limit`` (the seed's cost) bounded
+    with the two innermost ranks of the merged level chosen (_group_bounds(pairs=True): higher, but
+    ~4x the cost, so only for the groups still in reach)."""
+    by_dp: dict[int, list] = {}
+    for dp, rows, bound in tasks:
+        by_dp.setdefault(dp, []).append((rows, bound))
+    out = []
+    for dp, parts in sorted(by_dp.items()):
+        rows, bound = np.concatenate([r for r, _ in parts]), np.concatenate([b for _, b in parts])
+        live = bound <= limit
+        if live.any() and not ctx.late():
+            bound[live] = np.maximum(bound[live], _group_bounds(ctx, dp, rows[live], pairs=True))
+        out += _runs(dp, rows, bound, rows_per_task)
+    out.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
+    return out
 
 
 def _bounds_task(dp: int, spatial: np.ndarray) -> np.ndarray:
