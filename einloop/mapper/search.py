@@ -3,7 +3,8 @@
 0. Group bounds first (a bound for every tiling and order of a dataplacement and spatial choice: the
    levels above the PE array merged into one freely ordered level, the PE buffers at every split that
    fits, completion.merged_energy), then a seed: a local search (local.py) from the dataplacement of
-   the group with the lowest bound finds a good mapping, so pruning starts at once.
+   the group with the lowest bound finds a good mapping, so pruning starts at once. The groups still
+   within the seed's reach are bounded again, the merged level's two innermost ranks chosen.
 1. Per dataplacement and run of spatial choices, build tilings from the outermost level inward
    (space.tilings_outer_first). When a level is complete, its partial tilings are bounded
    (_outer_bounds): hops into levels already decided at their best loop orders, the others at floors
