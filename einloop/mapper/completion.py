@@ -568,8 +568,9 @@ def _window_tables(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np
         two = np.ones((len(ranks), len(ranks), n, n, len(names)), np.int64)
         for a, j1 in enumerate(ranks):
             for b, j2 in enumerate(ranks):
-                two[a, b, :, :, j1] = g[a][:, None]
-                two[a, b, :, :, j2] = two[a, b, :, :, j2] * g[b][None, :] if a != b else g[b][None, :]
+                if a != b:   # the same rank twice is region1's (at the product of the factors)
+                    two[a, b, :, :, j1] = g[a][:, None]
+                    two[a, b, :, :, j2] = g[b][None, :]
         region2 = points(two.reshape(-1, len(names))).reshape(len(ranks), len(ranks), n, n, W)
         above = (g[:, None, :] > g[:, :, None]) & (g[:, None, :] % np.maximum(g[:, :, None], 1) == 0) & \
             (g[:, :, None] > 0)
