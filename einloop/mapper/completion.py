@@ -121,24 +121,40 @@ def window_fetches(ctx, F: np.ndarray, level: int, below: int, s: NestStructure,
     time). Every fetch counted this way is one the model counts (each step fetches what is new to the
     tile), so the largest ``S * (U - C) + C`` over the boundaries is a floor."""
     _, c, t = hop
-    node = ctx.arch.nodes[c]
     ranks = list(ctx.einsum.ranks)
     offsets = np.broadcast_to(s.coefficients(t).T[None], (len(F),) + s.coefficients(t).T.shape)
 
     def factors_of(r, keep):   # [B] product of rank r's factors in the slots ``keep`` accepts
         return np.prod(F[:, [k for k in ctx.rank_slots[r] if keep(ctx.slots[k])]], axis=1)
-    per_instance = left_of(ctx, F) * np.stack([factors_of(r, lambda sl: sl.axis is not None and sl.node > c) for r in ranks],
-                                   axis=1)   # spatial loops under the child share its instance
-    capacity = np.inf if node.effective_size is None else node.effective_size / words_per_value(s, node, t)
+    per_instance = left_of(ctx, F) * _spatial_under(ctx, c, F)
+    capacity = _capacity_words(ctx, s, hop)
     floor = np.zeros(len(F))
     for j in [i for i in ctx.storages if i <= level] + [below]:
         sweeps = np.prod(F[:, [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node < j]], axis=1)
         ext = per_instance * np.stack([factors_of(r, lambda sl: sl.axis is None and sl.node >= j) for r in ranks],
                                       axis=1)
         region = distinct_offsets(offsets, ext)   # points, not the bounding box: strides leave gaps
-        held = np.minimum(region, capacity)
-        floor = np.maximum(floor, sweeps * (region - held) + held)
+        floor = np.maximum(floor, _swept(sweeps, region, capacity))
     return floor
+
+
+def _spatial_under(ctx, c: int, F: np.ndarray) -> np.ndarray:
+    """[B, ranks] product of each rank's spatial factors under node ``c`` (they share a child instance)."""
+    return np.stack([np.prod(F[:, [k for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None
+                                   and ctx.slots[k].node > c]], axis=1) for r in ctx.einsum.ranks], axis=1)
+
+
+def _capacity_words(ctx, s: NestStructure, hop) -> float:
+    """How many of the hop's tensor's words its child holds at most."""
+    node = ctx.arch.nodes[hop[1]]
+    return np.inf if node.effective_size is None else node.effective_size / words_per_value(s, node, hop[2])
+
+
+def _swept(sweeps, region, capacity):
+    """Fewest words fetched when each of ``sweeps`` sweeps spans ``region`` points and the child holds at
+    most ``capacity`` of them from before (all of them the first time): window_fetches' floor."""
+    held = np.minimum(region, capacity)
+    return sweeps * (region - held) + held
 
 
 def window_energy(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructure, nc: NestCounts,
@@ -453,12 +469,14 @@ def _merged_choice(ctx, s: NestStructure, nc: NestCounts, bc: BatchCosts, spatia
     indexing it; one indexed by j2 but not j1, once per step of those but j1's (inside its innermost
     loop); others keep their floor. An operand with sliding windows pays _window_sweeps. With a single
     looping rank it is innermost alone; with none, every tensor keeps its floor. Without ``pairs``
-    j1 is innermost alone whatever else loops (lower, cheaper: the second rank's charges are left out)."""
+    j1 is innermost alone whatever else loops (lower, cheaper: the second rank's charges are left out,
+    and the choices have no j2 axis)."""
     per_rank, rel, inner, listed = found
     n_ranks = q.shape[1]
+    seconds = n_ranks if pairs else 1
     loops = q > 1
     plain_total = np.zeros((len(rows), len(per_rank)))
-    pair = np.zeros((len(rows), len(per_rank), n_ranks, n_ranks))      # [.., j1, j2]
+    choice = np.zeros((len(rows), len(per_rank), n_ranks, seconds))      # [.., j1, j2]
     for h, (exact, a, slope) in enumerate(energy):
         off = np.prod(np.where(indexes[h][None, :], 1, q), axis=1)
         e, aa, sl = exact[rows, None], a[rows, None], slope[rows, None]
@@ -467,70 +485,61 @@ def _merged_choice(ctx, s: NestStructure, nc: NestCounts, bc: BatchCosts, spatia
         plain_total += plain
         for j1 in range(n_ranks):
             if indexes[h][j1]:
-                pair[:, :, j1, :] += refetched[:, :, None]
-                continue
-            if not pairs:
-                pair[:, :, j1, :] += plain[:, :, None]
-                continue
-            second = _extra(e, aa, sl, inner[None, :, h] * np.where(rel[:, h], off, off // q[:, j1])[None, :])
-            for j2 in range(n_ranks):
-                pair[:, :, j1, j2] += second if indexes[h][j2] else plain
+                choice[:, :, j1, :] += refetched[:, :, None]
+            elif not pairs:
+                choice[:, :, j1, 0] += plain
+            else:
+                second = _extra(e, aa, sl, inner[None, :, h] * np.where(rel[:, h], off, off // q[:, j1])[None, :])
+                for j2 in range(n_ranks):
+                    choice[:, :, j1, j2] += second if indexes[h][j2] else plain
     for hop in windowed:
         exact, a, slope = _linear_energy(s, nc, bc, hop, False)
         fetched = nc.counts[hop[1:]].fills[rows, None, None]   # optimistic: every point the instance uses, once
-        for j1, fetches in _window_sweeps(ctx, s, hop, spatial, listed, q, pairs).items():   # [W, R] per j2
-            pair[:, :, j1, :] += _extra(exact[rows, None, None], a[rows, None, None], slope[rows, None, None],
-                                        np.maximum(1.0, fetches[None] / fetched))
-    both = loops[:, :, None] & loops[:, None, :] & ~np.eye(n_ranks, dtype=bool)[None]   # [W, j1, j2]
-    joint = np.where(both[None], pair, np.inf).min(axis=(2, 3), initial=np.inf)
-    alone = loops.sum(axis=1) == 1 if pairs else np.ones(len(q), bool)   # j1 innermost alone
-    single = np.where(loops[None], np.diagonal(pair, axis1=2, axis2=3), np.inf).min(axis=2, initial=np.inf)
-    value = np.where(alone[None], single, joint)
+        for j1, fetches in _window_sweeps(ctx, s, hop, spatial, listed, q, pairs).items():   # [W, seconds]
+            choice[:, :, j1, :] += _extra(exact[rows, None, None], a[rows, None, None], slope[rows, None, None],
+                                          np.maximum(1.0, fetches[None] / fetched))
+    if pairs:
+        both = loops[:, :, None] & loops[:, None, :] & ~np.eye(n_ranks, dtype=bool)[None]   # [W, j1, j2]
+        joint = np.where(both[None], choice, np.inf).min(axis=(2, 3), initial=np.inf)
+        single = np.where(loops[None], np.diagonal(choice, axis1=2, axis2=3), np.inf).min(axis=2, initial=np.inf)
+        value = np.where((loops.sum(axis=1) == 1)[None], single, joint)   # one looping rank: innermost alone
+    else:
+        value = np.where(loops[None], choice[..., 0], np.inf).min(axis=2, initial=np.inf)
     return np.where(loops.any(axis=1)[None], np.maximum(value, plain_total), plain_total).min(axis=1)
 
 
 def _window_sweeps(ctx, s: NestStructure, hop, spatial: np.ndarray, listed, q: np.ndarray,
                    pairs: bool = True) -> dict:
     """{rank j1: [W, R] fewest words a child instance of ``hop`` (an operand with sliding windows)
-    fetches when j1 is the merged level's innermost rank and each rank j2 the second}, for the ranks j1
-    indexing the operand; ``listed``: (the splits listed for the whole bounds, which of them are these
-    W), ``q``: the merged factors.
+    fetches when j1 is the merged level's innermost rank and each rank j2 the second ([W, 1] without
+    ``pairs``: the innermost boundary alone)}, for the ranks j1 indexing the operand; ``listed``: (the
+    splits listed for the whole bounds, which of them are these W), ``q``: the merged factors.
 
     The innermost real loop above the PE array is one of j1's, of some factor g1 dividing q[j1]; the
     second is another of j1's (factor g2 dividing q[j1] / g1) or j2's innermost (g2 dividing q[j2]).
     For each iteration of the loops outside such a boundary (the product of ``q`` over the factors
     under it), the loops under it sweep a region of U points per child instance, and the child starts
-    each sweep holding at most C of them (window_fetches): prod(q) / (factors under it) * (U - C) + C
-    words at least. The floor is the larger of the two boundaries', at the lowest over the factors.
-    Without ``pairs``, the innermost boundary's alone, for every j2."""
-    _, c, t = hop
-    node = ctx.arch.nodes[c]
-    capacity = np.inf if node.effective_size is None else node.effective_size / words_per_value(s, node, t)
+    each sweep holding at most C of them (_swept): prod(q) / (factors under it) * (U - C) + C words at
+    least. The floor is the larger of the two boundaries', at the lowest over the factors."""
+    capacity = _capacity_words(ctx, s, hop)
     every, which = listed
-    ranks, g, region1, region2, above = _window_tables(ctx, s, hop, spatial, every[0])
-    if not ranks:
-        return {}
+    ranks, g, region1, above = _window_table(ctx, s, hop, spatial, every[0])
     sweeps = np.prod(q, axis=1).astype(float)                              # [W]
-    qr = q[:, ranks]                                                       # [W, K] the operand's ranks
-    fits = (g > 0)[:, :, None] & (qr.T[:, None, :] % np.maximum(g, 1)[:, :, None] == 0)   # [K, n, W]
-
-    def fetched(region, under):   # words fetched with the boundary above loops of product ``under``
-        held = np.minimum(region, capacity)
-        return sweeps / under * (region - held) + held
+    fits = (g > 0)[:, :, None] & (q[:, ranks].T[:, None, :] % np.maximum(g, 1)[:, :, None] == 0)   # [K, n, W]
     g = np.maximum(g, 1)   # padding: masked by ``fits``
-    inner = np.where(fits, fetched(region1[:, :, which], g[:, :, None]), np.inf)        # [K, n, W]
+    inner = np.where(fits, _swept(sweeps / g[:, :, None], region1[:, :, which], capacity), np.inf)   # [K, n, W]
     alone = inner.min(axis=1)                                                           # [K, W]
+    looping = [(a, j1) for a, j1 in enumerate(ranks) if np.any(q[:, j1] > 1)]
     if not pairs:
-        return {j1: np.repeat(np.where(q[:, j1] > 1, alone[a], 0.0)[:, None], q.shape[1], axis=1)
-                for a, j1 in enumerate(ranks) if np.any(q[:, j1] > 1)}
+        return {j1: np.where(q[:, j1] > 1, alone[a], 0.0)[:, None] for a, j1 in looping}
+    region2 = _pair_table(ctx, s, hop, spatial, every[0])
     again = np.where(above[:, :, :, None], inner[:, None, :, :], np.inf).min(axis=2)    # [K, n, W]: j1 again
     under = (g[:, None, :, None] * g[None, :, None, :])[..., None]                      # [K, K, n, n, 1]
-    second = np.where(fits[None, :, None, :, :], fetched(region2[..., which], under), np.inf).min(axis=3)
+    second = np.where(fits[None, :, None, :, :], _swept(sweeps / under, region2[..., which], capacity),
+                      np.inf).min(axis=3)
     pair = np.maximum(inner[:, None], np.minimum(again[:, None], second)).min(axis=2)  # [K, K, W]
     out = {}
-    for a, j1 in enumerate(ranks):
-        if not np.any(q[:, j1] > 1):
-            continue
+    for a, j1 in looping:
         result = np.repeat(alone[a][:, None], q.shape[1], axis=1)   # j2 not moving the operand (or j1)
         for b, j2 in enumerate(ranks):
             if b != a:
@@ -539,46 +548,56 @@ def _window_sweeps(ctx, s: NestStructure, hop, spatial: np.ndarray, listed, q: n
     return out
 
 
-def _window_tables(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray):
+def _window_table(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray):
     """For _window_sweeps, per listing of splits ``per_rank`` [W, R] (cached per search): the ranks
-    indexing the operand (K of them), [K, n] their divisors above 1 (padded with 0), [K, n, W] and
-    [K, K, n, n, W] points per child instance
-    spanned by the splits with one more loop of one rank / of two ranks, [K, n, n] whether divisor b
-    is a proper multiple of divisor a."""
-    _, c, t = hop
-    under = _instance_spatial(ctx, c, spatial)
-    key = ("windows", id(per_rank), hop, under)
+    indexing the operand (K of them), [K, n] their divisors above 1 (padded with 0), [K, n, W] points
+    per child instance spanned by the splits with one more loop of one rank, [K, n, n] whether divisor
+    b is a proper multiple of divisor a."""
+    key = ("windows", id(per_rank), hop, _under_key(ctx, hop, spatial))
     if key not in ctx.splits:
-        coef = s.coefficients(t)
         names = list(ctx.einsum.ranks)
+        coef = s.coefficients(hop[2])
         ranks = [j for j, r in enumerate(names) if np.any(coef[:, j]) and ctx.einsum.ranks[r] > 1]
         lists = [divisors(ctx.einsum.ranks[names[j]])[1:] for j in ranks]
         n = max((len(x) for x in lists), default=0)
         g = np.array([x + [0] * (n - len(x)) for x in lists], np.int64).reshape(len(ranks), n)   # 0: padding
-        base = per_rank * np.array(under)[None, :]
-        W = len(per_rank)
-
-        def points(factors):   # factors [cases, R] multiplying every split's extents -> [cases, W]
-            ext = (base[None, :, :] * np.maximum(factors, 1)[:, None, :]).reshape(-1, base.shape[1])
-            return distinct_offsets(np.broadcast_to(coef.T[None], (len(ext),) + coef.T.shape), ext).reshape(-1, W)
         one = np.ones((len(ranks), n, len(names)), np.int64)
         for a, j in enumerate(ranks):
             one[a, :, j] = g[a]
-        region1 = points(one.reshape(-1, len(names))).reshape(len(ranks), n, W)
-        two = np.ones((len(ranks), len(ranks), n, n, len(names)), np.int64)
-        for a, j1 in enumerate(ranks):
-            for b, j2 in enumerate(ranks):
-                if a != b:   # the same rank twice is region1's (at the product of the factors)
-                    two[a, b, :, :, j1] = g[a][:, None]
-                    two[a, b, :, :, j2] = g[b][None, :]
-        region2 = points(two.reshape(-1, len(names))).reshape(len(ranks), len(ranks), n, n, W)
+        region1 = _points(ctx, s, hop, spatial, per_rank, one)
         above = (g[:, None, :] > g[:, :, None]) & (g[:, None, :] % np.maximum(g[:, :, None], 1) == 0) & \
             (g[:, :, None] > 0)
-        ctx.splits[key] = (per_rank, (ranks, g, region1, region2, above))   # per_rank kept alive: its id stays unique
+        ctx.splits[key] = (per_rank, (ranks, g, region1, above))   # per_rank kept alive: its id stays unique
     return ctx.splits[key][1]
 
 
-def _instance_spatial(ctx, c: int, spatial: np.ndarray) -> tuple[int, ...]:
-    """Per rank, the product of the spatial factors under node ``c`` (they share a child instance)."""
-    return tuple(int(np.prod([spatial[k] for k in ctx.rank_slots[r] if ctx.slots[k].axis is not None
-                              and ctx.slots[k].node > c])) for r in ctx.einsum.ranks)
+def _pair_table(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray) -> np.ndarray:
+    """[K, K, n, n, W] points per child instance spanned by the splits with one more loop of each of two
+    different ranks indexing the operand (_window_table's ranks and divisors; the same rank twice is
+    its single table's, at the product of the factors). Cached per search, built only when asked."""
+    key = ("window pairs", id(per_rank), hop, _under_key(ctx, hop, spatial))
+    if key not in ctx.splits:
+        ranks, g, _, _ = _window_table(ctx, s, hop, spatial, per_rank)
+        two = np.ones((len(ranks), len(ranks)) + g.shape[1:] * 2 + (len(ctx.einsum.ranks),), np.int64)
+        for a, j1 in enumerate(ranks):
+            for b, j2 in enumerate(ranks):
+                if a != b:
+                    two[a, b, :, :, j1] = g[a][:, None]
+                    two[a, b, :, :, j2] = g[b][None, :]
+        ctx.splits[key] = (per_rank, _points(ctx, s, hop, spatial, per_rank, two))
+    return ctx.splits[key][1]
+
+
+def _under_key(ctx, hop, spatial: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(x) for x in _spatial_under(ctx, hop[1], spatial[None])[0])
+
+
+def _points(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """[factors' leading shape, W] points of the operand per child instance of ``hop`` spanned by each
+    split's extents times ``factors`` [..., R] (padding 0 read as 1)."""
+    coef = s.coefficients(hop[2])
+    base = per_rank * _spatial_under(ctx, hop[1], spatial[None])
+    flat = np.maximum(factors.reshape(-1, factors.shape[-1]), 1)
+    ext = (base[None, :, :] * flat[:, None, :]).reshape(-1, base.shape[1])
+    region = distinct_offsets(np.broadcast_to(coef.T[None], (len(ext),) + coef.T.shape), ext)
+    return region.reshape(factors.shape[:-1] + (len(per_rank),))

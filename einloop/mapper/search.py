@@ -664,16 +664,18 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     helper = mp_ctx.Pool(1, initializer=_init, initargs=(ctx, None)) \
         if workers > 1 and len(dps) > 1 and stats.groups >= HELPED_GROUPS else None
     try:   # a second core bounds every other dataplacement
-        tasks = _tasks(ctx, spatial, rows_per_task, stats, helper)
+        bounds = _bound_groups(ctx, spatial, stats, helper)
     finally:
         if helper is not None:
             helper.terminate()
+    tasks = _tasks(bounds, spatial, rows_per_task)
     best: _Candidate | None = None
     if objective != "pareto":
         floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
         best = _seed(ctx, spatial, floor=floor, kicks=kicks, first=tasks[0][0] if tasks else None)
         if best is not None and ctx.merge_level is not None:
-            tasks = _refined(ctx, tasks, best.key[0], rows_per_task)
+            _refine(ctx, bounds, spatial, best.key[0])
+            tasks = _tasks(bounds, spatial, rows_per_task)
     live = sum(1 for t in tasks if objective == "pareto" or best is None or t[2][0] <= best.key[0])
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
     shared = mp_ctx.Value("d", np.inf if best is None else best.key[0]) if use_pool and objective != "pareto" else None
@@ -761,51 +763,44 @@ def process_context():
     return mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
 
 
-def _tasks(ctx: _Context, spatial: np.ndarray, rows_per_task: int, stats: SearchStats, helper=None) -> list:
-    """Groups (a dataplacement and the spatial factors) with their bounds (_group_bounds, valid for
-    every tiling and order in the group, so groups are pruned before their tilings are enumerated),
-    as tasks: runs of groups of one dataplacement in bound order, 1, 2, 4, ... up to ``rows_per_task``
-    groups (the few best groups, searched first and alone, prune the bigger tasks), all sorted by
-    their lowest bound. ``helper``: a pool that bounds every other dataplacement meanwhile."""
+def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, helper=None) -> dict[int, np.ndarray]:
+    """Per dataplacement, the bound of each spatial choice (a group: _group_bounds, valid for every
+    tiling and order in it, so groups are pruned before their tilings are enumerated). ``helper``: a
+    pool that bounds every other dataplacement meanwhile."""
     away = {dp: helper.apply_async(_bounds_task, (dp, spatial)) for dp in range(1, len(ctx.dps), 2)} if helper else {}
-    tasks = []
+    bounds = {}
     for dp in range(len(ctx.dps)):
         if ctx.late():
             stats.proven_optimal = False
             break
-        bound = away[dp].get() if dp in away else _group_bounds(ctx, dp, spatial)
-        tasks += _runs(dp, spatial, bound, rows_per_task)
+        bounds[dp] = away[dp].get() if dp in away else _group_bounds(ctx, dp, spatial)
+    return bounds
+
+
+def _tasks(bounds: dict[int, np.ndarray], spatial: np.ndarray, rows_per_task: int) -> list:
+    """The groups as tasks: runs of groups of one dataplacement in bound order, 1, 2, 4, ... up to
+    ``rows_per_task`` groups (the few best groups, searched first and alone, prune the bigger tasks),
+    all sorted by their lowest bound."""
+    tasks = []
+    for dp, bound in bounds.items():
+        order = np.lexsort((np.arange(len(spatial)), bound))
+        k, size = 0, 1
+        while k < len(order):
+            part = order[k:k + size]
+            tasks.append((dp, spatial[part], bound[part]))
+            k, size = k + size, min(rows_per_task, 2 * size)
     tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
     return tasks
 
 
-def _runs(dp: int, rows: np.ndarray, bound: np.ndarray, rows_per_task: int) -> list:
-    """One dataplacement's groups as tasks of 1, 2, 4, ... up to ``rows_per_task`` groups, in bound order."""
-    order = np.lexsort((np.arange(len(rows)), bound))
-    out, k, size = [], 0, 1
-    while k < len(order):
-        part = order[k:k + size]
-        out.append((dp, rows[part], bound[part]))
-        k, size = k + size, min(rows_per_task, 2 * size)
-    return out
-
-
-def _refined(ctx: _Context, tasks: list, limit: float, rows_per_task: int) -> list:
-    """The tasks again, the groups whose bound does not exceed ``limit`` (the seed's cost) bounded
-    with the two innermost ranks of the merged level chosen (_group_bounds(pairs=True): higher, but
-    ~4x the cost, so only for the groups still in reach)."""
-    by_dp: dict[int, list] = {}
-    for dp, rows, bound in tasks:
-        by_dp.setdefault(dp, []).append((rows, bound))
-    out = []
-    for dp, parts in sorted(by_dp.items()):
-        rows, bound = np.concatenate([r for r, _ in parts]), np.concatenate([b for _, b in parts])
+def _refine(ctx: _Context, bounds: dict[int, np.ndarray], spatial: np.ndarray, limit: float) -> None:
+    """Raise the bounds of the groups not above ``limit`` (the seed's cost) to _group_bounds with the
+    merged level's two innermost ranks chosen (higher, but ~4x the cost, so only for the groups still
+    in reach)."""
+    for dp, bound in bounds.items():
         live = bound <= limit
         if live.any() and not ctx.late():
-            bound[live] = np.maximum(bound[live], _group_bounds(ctx, dp, rows[live], pairs=True))
-        out += _runs(dp, rows, bound, rows_per_task)
-    out.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
-    return out
+            bound[live] = np.maximum(bound[live], _group_bounds(ctx, dp, spatial[live], pairs=True))
 
 
 def _bounds_task(dp: int, spatial: np.ndarray) -> np.ndarray:
