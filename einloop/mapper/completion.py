@@ -391,31 +391,67 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
             out[group, 0] = 0.0
             continue
         per_rank, rel_deep, inner_deep, _ = found
-        live = np.nonzero((left[group] > 1).any(axis=0) | (per_rank > 1).any(axis=0))[0]   # other ranks: 1 everywhere
-        first, which = unique_rows(left[group][:, live])   # the splits see only these
-        lefts = left[group][first][:, live]
-        lf, pr = lefts[:, None, :], per_rank[None, :, live]
-        ok = np.all((lf % pr == 0) & (has_slot[live][None, None, :] | (lf == pr)), axis=2)    # [lefts, W]
-        quotient = lf // pr                                       # [lefts, W, live]: the factors at ``below``
+        first, which = unique_rows(left[group])   # the splits see only these
+        lefts = left[group][first]
+        ok = np.ones((len(lefts), len(per_rank)), bool)               # [lefts, W]: the split divides what is left
+        for r, (values, index) in enumerate(_distinct_factors(ctx, per_rank)):   # each distinct factor once
+            fits = lefts[:, r, None] % values[None, :] == 0
+            if not has_slot[r]:   # ``below`` cannot loop it: the split takes all of it
+                fits &= lefts[:, r, None] == values[None, :]
+            ok &= fits[:, index.reshape(-1)]
         rel, inner = [], []
-        for h in range(len(hops)):   # ``below`` takes the quotient: one more level of the walk
-            on = np.prod(np.where(relevant[h][live][None, None, :], quotient, 1), axis=2)
-            off = np.prod(np.where(relevant[h][live][None, None, :], 1, quotient), axis=2)
-            seen, product = _walk([(on, off)], rel_deep[None, :, h], inner_deep[None, :, h])
-            rel.append(seen)
-            inner.append(product)
+        for h in range(len(hops)):   # ``below`` takes the quotient: one more level of the walk (the products
+            # of what is left over those of the split, exact where the split divides it)
+            on = np.prod(lefts[:, relevant[h]], axis=1)[:, None] > np.prod(per_rank[:, relevant[h]], axis=1)[None, :]
+            off = np.prod(lefts[:, ~relevant[h]], axis=1)[:, None] // np.prod(per_rank[:, ~relevant[h]], axis=1)[None, :]
+            deep = rel_deep[None, :, h]
+            rel.append(deep | on)
+            inner.append(np.where(deep, inner_deep[None, :, h] * off, inner_deep[None, :, h]))
         pattern = sum((r * int(w) for r, w in zip(rel, weights)), np.zeros(ok.shape, np.int64))
-        step = max(1, CELLS // max(1, len(per_rank)))
-        for start in range(0, len(group), step):
-            rows, u = group[start:start + step], which[start:start + step]
-            extra = np.zeros((len(rows), len(per_rank)))
-            for h, (exact, a, slope) in enumerate(energy):
-                m = irrelevant_all[h][rows, None] * inner[h][u]
-                extra += np.where(rel[h][u], _extra(exact[rows, None], a[rows, None], slope[rows, None], m), 0.0)
-            extra = np.where(ok[u], extra, np.inf)
-            for p in range(n_patterns):
-                out[rows, p] = np.where(pattern[u] == p, extra, np.inf).min(axis=1)
+        for p in range(n_patterns):   # per pattern only the splits on its hops' front can be lowest
+            bits = [h for h in range(len(hops)) if p >> h & 1]
+            cand, valid = _front(ok & (pattern == p), [inner[h] for h in bits])   # [lefts, K]
+            values = [np.take_along_axis(inner[h], cand, axis=1) for h in bits]
+            step = max(1, CELLS // cand.shape[1])
+            for start in range(0, len(group), step):
+                rows, u = group[start:start + step], which[start:start + step]
+                extra = np.zeros((len(rows), cand.shape[1]))
+                for h, v in zip(bits, values):
+                    exact, a, slope = energy[h]
+                    extra += _extra(exact[rows, None], a[rows, None], slope[rows, None], irrelevant_all[h][rows, None] * v[u])
+                out[rows, p] = np.where(valid[u], extra, np.inf).min(axis=1)
     return out
+
+
+def _distinct_factors(ctx, per_rank: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per rank, the distinct factors of the splits ``per_rank`` [W, R] and which each split has
+    (cached per search, like the splits)."""
+    key = ("factors", id(per_rank))
+    if key not in ctx.splits:
+        ctx.splits[key] = (per_rank, [np.unique(per_rank[:, r], return_inverse=True) for r in range(per_rank.shape[1])])
+    return ctx.splits[key][1]
+
+
+def _front(mask: np.ndarray, values: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``mask`` [L, W], the columns it allows that no other allowed column beats in every
+    one of ``values`` (each [L, W]): ([L, K] column indices, [L, K] which are real). A sum of
+    nondecreasing functions of the values is lowest on these. Exact for up to two values; with more,
+    every allowed column."""
+    L, W = mask.shape
+    if len(values) > 2:
+        return np.broadcast_to(np.arange(W), (L, W)), mask
+    if len(values) < 2:
+        key = np.where(mask, values[0], np.iinfo(np.int64).max) if values else ~mask
+        return key.argmin(axis=1)[:, None], mask.any(axis=1)[:, None]
+    top = np.iinfo(np.int64).max
+    a, b = (np.where(mask, v, top) for v in values)
+    order = np.lexsort((b, a), axis=1)                   # by the first value, ties by the second
+    b_sorted = np.take_along_axis(b, order, axis=1)
+    before = np.concatenate([np.full((L, 1), top), np.minimum.accumulate(b_sorted, axis=1)[:, :-1]], axis=1)
+    front = np.take_along_axis(mask, order, axis=1) & (b_sorted < before)   # the staircase
+    k = max(1, int(front.sum(axis=1).max(initial=0)))
+    first = np.argsort(~front, axis=1, kind="stable")[:, :k]
+    return np.take_along_axis(order, first, axis=1), np.take_along_axis(front, first, axis=1)
 
 
 def merged_energy(ctx, dp: int, F: np.ndarray, below: int, s: NestStructure, nc: NestCounts,

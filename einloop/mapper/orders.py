@@ -25,6 +25,7 @@ from einloop.model.accesses import count_accesses, plan
 from einloop.model.nest import box_extents, rank_extents
 from einloop.model.costs import costs, priced
 from einloop.model.reuse import BOUND_RULE
+from einloop.model.spatial import unique_rows
 
 
 @dataclass
@@ -101,7 +102,8 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
     tables, evaluations = [], len(T)
     for j, i in enumerate(ctx.storages):
         level_slots = [k for k, sl in enumerate(ctx.slots) if sl.node == i and sl.axis is None]
-        patterns, group = np.unique(T[:, level_slots] > 1, axis=0, return_inverse=True)
+        first, group = unique_rows(T[:, level_slots] > 1)
+        patterns = T[first][:, level_slots] > 1
         group = group.reshape(-1)
         position = np.zeros(len(T), np.int64)
         menus, deltas = [], []

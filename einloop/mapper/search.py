@@ -42,6 +42,7 @@ from einloop.model.costs import BatchCosts, costs
 from einloop.model.evaluate import evaluate, evaluate_batch
 from einloop.model.nest import build_structure, take_rows
 from einloop.model.result import Result
+from einloop.model.spatial import unique_rows
 from einloop.spec.arch import Architecture, Fanout, Storage
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
 from einloop.spec.workload import Einsum
@@ -177,7 +178,8 @@ def _evaluate_tilings(ctx: _Context, dp: int, T: np.ndarray):
     best = None
     if len(T) == 0:
         return best, [], 0, 0, 0, 0, 0
-    pats, inv = np.unique(T > 1, axis=0, return_inverse=True)
+    first, inv = unique_rows(T > 1)
+    pats = (T > 1)[first]
     counts = np.array([np.prod([_count_orders(ctx, i, act) for i, act in zip(ctx.storages, _level_active(ctx, p))])
                        for p in pats])
     per_row = counts[inv.reshape(-1)]
@@ -448,7 +450,8 @@ def _run_chunk(task, per_row):
     front: list[_Candidate] = []
     evaluated = 0
     active_all = rows > 1
-    patterns, inverse = np.unique(active_all, axis=0, return_inverse=True)
+    first, inverse = unique_rows(active_all)
+    patterns = active_all[first]
     for p_index, active in enumerate(patterns):
         if ctx.late():
             break
