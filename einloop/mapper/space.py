@@ -203,14 +203,18 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
                                           axis=1) for r in einsum.ranks}
     storages = [i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)]
     idle = _idle_levels(einsum, arch, cons, slot_list, kept)
-    for i in storages:
+    def fit(i, F, left):   # level i's tile (what is left, times the spatial factors inside it) fits
+        if arch.nodes[i].size is None:
+            return F, left
+        inside = {r: left[r] * np.prod(F[:, [k for k, sl in enumerate(slot_list)
+                                             if sl.rank == r and sl.axis and sl.node > i]], axis=1)
+                  for r in einsum.ranks}
+        ok = _tiles_fit(einsum, arch.nodes[i], kept, i, inside)
+        return F[ok], {r: v[ok] for r, v in left.items()}
+
+    for n, i in enumerate(storages):
         node, c = arch.nodes[i], cons.at(arch.nodes[i].name)
-        if node.size is not None:   # its tile: what is left, times the spatial factors inside it
-            inside = {r: left[r] * np.prod(F[:, [k for k, sl in enumerate(slot_list)
-                                                 if sl.rank == r and sl.axis and sl.node > i]], axis=1)
-                      for r in einsum.ranks}
-            ok = _tiles_fit(einsum, node, kept, i, inside)
-            F, left = F[ok], {r: v[ok] for r, v in left.items()}
+        F, left = fit(i, F, left)
         for k in [k for k in temporal if slot_list[k].node == i]:
             r = slot_list[k].rank
             if i in idle:   # its loops would be the level above's innermost ones: they go there
@@ -235,6 +239,7 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
             left[r] = left[r] // F[:, k]
             F, left = F[ok], {q: v[ok] for q, v in left.items()}
         if prune is not None and i != storages[-1] and len(F):
+            F, left = fit(storages[n + 1], F, left)   # before the bound: the next tile is decided now
             ok = prune(F, i)
             F, left = F[ok], {q: v[ok] for q, v in left.items()}
     return F
