@@ -568,12 +568,22 @@ def _window_sweeps(ctx, s: NestStructure, hop, spatial: np.ndarray, listed, q: n
     looping = [(a, j1) for a, j1 in enumerate(ranks) if np.any(q[:, j1] > 1)]
     if not pairs:
         return {j1: np.where(q[:, j1] > 1, alone[a], 0.0)[:, None] for a, j1 in looping}
-    region2 = _pair_table(ctx, s, hop, spatial, every[0])
     again = np.where(above[:, :, :, None], inner[:, None, :, :], np.inf).min(axis=2)    # [K, n, W]: j1 again
-    under = (g[:, None, :, None] * g[None, :, None, :])[..., None]                      # [K, K, n, n, 1]
-    second = np.where(fits[None, :, None, :, :], _swept(sweeps / under, region2[..., which], capacity),
-                      np.inf).min(axis=3)
-    pair = np.maximum(inner[:, None], np.minimum(again[:, None], second)).min(axis=2)  # [K, K, W]
+    fit = fits.reshape(-1, len(q))                    # (rank, divisor) pairs, rank-major: only those
+    used = np.nonzero(fit.any(axis=1))[0]             # dividing some split's merged factor can count
+    by_rank = np.nonzero(np.r_[True, used[1:] // g.shape[1] != used[:-1] // g.shape[1]])[0]
+    present = used[by_rank] // g.shape[1]
+    inner_u, again_u, g_u = inner.reshape(-1, len(q))[used], again.reshape(-1, len(q))[used], g.reshape(-1)[used]
+    pair = np.full((len(ranks), len(ranks), len(q)), np.inf)
+    if len(used):
+        region2 = _pair_table(ctx, s, hop, spatial, every[0])[np.ix_(used, used)][:, :, which]   # [U, U, W]
+        second = np.where(fit[used][None], _swept(sweeps / (g_u[:, None] * g_u[None, :])[:, :, None], region2,
+                                                  capacity), np.inf)
+        second = np.minimum.reduceat(second, by_rank, axis=1)                             # [U, present, W]
+        alone_j1 = np.minimum.reduceat(np.maximum(inner_u, again_u), by_rank, axis=0)     # j2 never loops
+        pair[present] = alone_j1[:, None, :]
+        pair[np.ix_(present, present)] = np.minimum.reduceat(
+            np.maximum(inner_u[:, None], np.minimum(again_u[:, None], second)), by_rank, axis=0)
     out = {}
     for a, j1 in looping:
         result = np.repeat(alone[a][:, None], q.shape[1], axis=1)   # j2 not moving the operand (or j1)
@@ -608,19 +618,21 @@ def _window_table(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.
 
 
 def _pair_table(ctx, s: NestStructure, hop, spatial: np.ndarray, per_rank: np.ndarray) -> np.ndarray:
-    """[K, K, n, n, W] points per child instance spanned by the splits with one more loop of each of two
-    different ranks indexing the operand (_window_table's ranks and divisors; the same rank twice is
-    its single table's, at the product of the factors). Cached per search, built only when asked."""
+    """[K n, K n, W] points per child instance spanned by the splits with one more loop of each of two
+    different ranks indexing the operand (_window_table's ranks and divisors, rank-major: row a n + b
+    is rank a's divisor b; the same rank twice is its single table's, at the product of the factors).
+    Cached per search, built only when asked."""
     key = ("window pairs", id(per_rank), hop, _under_key(ctx, hop, spatial))
     if key not in ctx.splits:
         ranks, g, _, _ = _window_table(ctx, s, hop, spatial, per_rank)
-        two = np.ones((len(ranks), len(ranks)) + g.shape[1:] * 2 + (len(ctx.einsum.ranks),), np.int64)
+        two = np.ones((len(ranks), g.shape[1], len(ranks), g.shape[1], len(ctx.einsum.ranks)), np.int64)
         for a, j1 in enumerate(ranks):
             for b, j2 in enumerate(ranks):
                 if a != b:
-                    two[a, b, :, :, j1] = g[a][:, None]
-                    two[a, b, :, :, j2] = g[b][None, :]
-        ctx.splits[key] = (per_rank, _points(ctx, s, hop, spatial, per_rank, two))
+                    two[a, :, b, :, j1] = g[a][:, None]
+                    two[a, :, b, :, j2] = g[b][None, :]
+        n = len(ranks) * g.shape[1]
+        ctx.splits[key] = (per_rank, _points(ctx, s, hop, spatial, per_rank, two).reshape(n, n, len(per_rank)))
     return ctx.splits[key][1]
 
 

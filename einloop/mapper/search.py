@@ -49,6 +49,7 @@ from einloop.spec.workload import Einsum
 
 OBJECTIVES = ("energy", "cycles", "edp", "pareto")
 HELPED_GROUPS = 256   # from this many groups, a second process bounds half of them (~0.2-0.5 s saved)
+SHARED = 4   # the cheap partial-tiling bound prices the decided hops' joint orders when 4 rows share each new part
 EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
 KICKS, KICK_GROUPS = 36, 256   # the seed's random kicks (~1-2 s) pay off when the exact search has many groups
 # to prune (a ResNet-50 3x3 conv: 1,664 groups, seed 1,041 -> 782 uJ); with a few it finishes sooner alone
@@ -109,6 +110,7 @@ class _Context:
                                                         and sl.node == self.storages[0])) for r in einsum.ranks}
         self.bound_structures: dict = {}
         self.splits: dict = {}     # completion.splits_by_row, per (placement under a level, level, spatial)
+        self.decided: dict = {}    # per (dataplacement, level): the decided hops' lowest energy per decided part
         self.order_counts: dict = {}
         self.innermost = max(sl.node for sl in slot_list if sl.axis is None)   # the first level tilings grow
         fanouts = [i for i, n in enumerate(arch.nodes) if isinstance(n, Fanout)]
@@ -232,7 +234,8 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
     """One pass of _outer_bounds: (bound, what the decided hops add to their optimistic energy, each
     tensor at its own best order or its sweep floor). Given that from the cheap pass (``decided_extra``),
     the thorough pass charges undecided hops at the lowest over the splits of the rest (not only at
-    their floors) and decided hops at one loop order per level for all tensors together."""
+    their floors). Both charge the decided hops at one loop order per level for all tensors together
+    (_decided_lowest; the cheap pass only where rows share it)."""
     thorough = decided_extra is not None
     T = F.copy()
     T[:, [ctx.last_slot[r] for r in ctx.einsum.ranks]] *= left_of(ctx, F)   # the rest innermost: a completion
@@ -262,11 +265,41 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
                                                   take_rows(optimistic, reach), windowed)
     energy = optimistic.energy + decided_extra
     bound = _objective(ctx.objective, energy, optimistic.cycles)
-    close = bound <= _limit()
-    if thorough and close.any():   # then one order per level for all tensors together
-        ob = order_bounds(ctx, dp, T[close], rest[close], decided)
-        bound[close] = np.maximum(bound[close], _objective(ctx.objective, ob.bound, optimistic.cycles[close]))
+    idx = np.nonzero(bound <= _limit())[0]
+    if len(idx) and decided:   # then one order per level for all decided hops together: in the cheap pass
+        # only where the rows share their decided parts (the lowest is kept per part), else after the splits
+        lowest = _decided_lowest(ctx, dp, F[idx], T[idx], level, below[0], decided, None if thorough else SHARED)
+        if lowest is not None:
+            bound[idx] = np.maximum(bound[idx], _objective(ctx.objective, lowest + rest[idx], optimistic.cycles[idx]))
     return bound, decided_extra
+
+
+def _decided_lowest(ctx: _Context, dp: int, F: np.ndarray, T: np.ndarray, level: int, child: int, decided,
+                    shared: int | None = None) -> np.ndarray | None:
+    """[B] the lowest energy of the ``decided`` hops (those into levels down to ``child``) over the loop
+    orders of the levels above (orders.order_bounds), for partial tilings ``F`` complete down to
+    ``level`` (``T``: completions). It depends only on the loops above ``child``: computed once per
+    distinct such part and kept for the search (a task's groups, and the tasks of a dataplacement,
+    share most of them). None if fewer than ``shared`` rows per part are new."""
+    cols = _decided_cols(ctx, child)
+    first, which = unique_rows(F[:, cols])
+    keys = [k.tobytes() for k in F[first][:, cols]]
+    known = ctx.decided.setdefault((dp, level), {})
+    new = [i for i, k in enumerate(keys) if k not in known]
+    if shared is not None and len(new) * shared > len(F):
+        return None
+    if new:
+        if len(known) > 200_000:
+            known.clear()
+        lows = order_bounds(ctx, dp, T[first[new]], np.zeros(len(new)), decided).bound
+        known.update(zip((keys[i] for i in new), lows.tolist()))
+    return np.array([known[k] for k in keys])[which]
+
+
+def _decided_cols(ctx: _Context, child: int) -> list[int]:
+    """The slots that decide every hop into levels down to ``child`` once the levels above it are
+    complete: the loops above it (their tiles are what is left of the ranks' bounds)."""
+    return [k for k, sl in enumerate(ctx.slots) if sl.node < child]
 
 
 def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
@@ -666,19 +699,19 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     kicks = KICKS if stats.groups > KICK_GROUPS else 0
     helper = mp_ctx.Pool(1, initializer=_init, initargs=(ctx, None)) \
         if workers > 1 and len(dps) > 1 and stats.groups >= HELPED_GROUPS else None
-    try:   # a second core bounds every other dataplacement
+    best: _Candidate | None = None
+    try:   # a second core bounds every other dataplacement, and later refines half the live groups
         bounds = _bound_groups(ctx, spatial, stats, helper)
+        tasks = _tasks(bounds, spatial, rows_per_task)
+        if objective != "pareto":
+            floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
+            best = _seed(ctx, spatial, floor=floor, kicks=kicks, first=tasks[0][0] if tasks else None)
+            if best is not None and ctx.merge_level is not None:
+                _refine(ctx, bounds, spatial, best.key[0], helper)
+                tasks = _tasks(bounds, spatial, rows_per_task)
     finally:
         if helper is not None:
             helper.terminate()
-    tasks = _tasks(bounds, spatial, rows_per_task)
-    best: _Candidate | None = None
-    if objective != "pareto":
-        floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
-        best = _seed(ctx, spatial, floor=floor, kicks=kicks, first=tasks[0][0] if tasks else None)
-        if best is not None and ctx.merge_level is not None:
-            _refine(ctx, bounds, spatial, best.key[0])
-            tasks = _tasks(bounds, spatial, rows_per_task)
     live = sum(1 for t in tasks if objective == "pareto" or best is None or t[2][0] <= best.key[0])
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
     shared = mp_ctx.Value("d", np.inf if best is None else best.key[0]) if use_pool and objective != "pareto" else None
@@ -796,19 +829,22 @@ def _tasks(bounds: dict[int, np.ndarray], spatial: np.ndarray, rows_per_task: in
     return tasks
 
 
-def _refine(ctx: _Context, bounds: dict[int, np.ndarray], spatial: np.ndarray, limit: float) -> None:
+def _refine(ctx: _Context, bounds: dict[int, np.ndarray], spatial: np.ndarray, limit: float, helper=None) -> None:
     """Raise the bounds of the groups not above ``limit`` (the seed's cost) to _group_bounds with the
     merged level's two innermost ranks chosen (higher, but ~4x the cost, so only for the groups still
-    in reach)."""
-    for dp, bound in bounds.items():
-        live = bound <= limit
-        if live.any() and not ctx.late():
-            bound[live] = np.maximum(bound[live], _group_bounds(ctx, dp, spatial[live], pairs=True))
+    in reach). ``helper``: a pool that refines about half of the live groups meanwhile."""
+    live = {dp: np.nonzero(bound <= limit)[0] for dp, bound in bounds.items()}
+    away = {dp: helper.apply_async(_bounds_task, (dp, spatial[rows], True)) for dp, rows in live.items()
+            if helper is not None and dp % 2 and len(rows)}   # the dataplacements it bounded: its caches
+    for dp, rows in live.items():
+        if len(rows) and not ctx.late():
+            raised = away[dp].get() if dp in away else _group_bounds(ctx, dp, spatial[rows], pairs=True)
+            bounds[dp][rows] = np.maximum(bounds[dp][rows], raised)
 
 
-def _bounds_task(dp: int, spatial: np.ndarray) -> np.ndarray:
+def _bounds_task(dp: int, spatial: np.ndarray, pairs: bool = False) -> np.ndarray:
     """_group_bounds on a helper process."""
-    return _group_bounds(_CTX, dp, spatial)
+    return _group_bounds(_CTX, dp, spatial, pairs=pairs)
 
 
 def _run_group_serial(task, best_value: float):
