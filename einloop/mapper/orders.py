@@ -16,6 +16,7 @@ order's value is then a sum of k of them (_step_terms), no model call per order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -173,13 +174,19 @@ def _order_masks(active_ranks: tuple[str, ...], order: tuple[str, ...]) -> list[
     return [sum(1 << b for b, other in enumerate(active_ranks) if pos[other] > pos[r]) for r in active_ranks]
 
 
+@lru_cache(maxsize=1024)
+def _menu_masks(active_ranks: tuple[str, ...], menu: tuple[tuple[str, ...], ...]) -> np.ndarray:
+    """[orders + 1, active] _order_masks of every order of ``menu`` and of the reference order (last)."""
+    return np.array([_order_masks(active_ranks, o) for o in menu + (active_ranks,)])
+
+
 def _order_deltas(ctx, s, cols, nc, ref_costs, T, rows, level, active, menu, affected) -> np.ndarray:
     """[rows, orders] energy of the ``affected`` hops under each order of ``level`` (the other levels at
     their reference orders) minus that under the reference order, counts priced as model/costs.py does."""
     ranks = tuple(ctx.slots[q].rank for q in active)
     spans = rank_extents(s, T[:, cols])
     ext = [spans[b] for b in s.boundary]   # per arch node: each rank's extent over it and the nodes below
-    masks = np.array([_order_masks(ranks, o) for o in menu + (ranks,)])   # the reference order last
+    masks = _menu_masks(ranks, tuple(menu))   # the reference order last
     out = np.zeros((len(rows), len(menu)))
     for p, c, t in affected:
         terms = _step_terms(ctx, T, ext, level, active, plan(s).coef[t], c)

@@ -118,6 +118,7 @@ class _Context:
         self.merge_level = above[-1] if above else None   # completion.merged_energy merges the levels down to it
         self.last_slot = {r: max(k for k, sl in enumerate(slot_list) if sl.rank == r and sl.axis is None)
                           for r in einsum.ranks}
+        self.spatial_cols = [k for k, sl in enumerate(slot_list) if sl.axis is not None]
 
     def objective_of(self, energy, cycles):
         return _objective(self.objective, energy, cycles)
@@ -153,18 +154,23 @@ def _limit(local: _Candidate | None = None) -> float:
 def _run_group(task):
     """Enumerate the tilings of one dataplacement over some spatial choices and evaluate them in
     bound order. Partial tilings whose bound exceeds the best known are dropped while they are built."""
-    dp, spatial_rows, row_bounds = task
+    dp, spatial_rows, row_bounds, row_rests = task
     ctx = _CTX
     pareto = ctx.objective == "pareto"
     n_rows = len(spatial_rows)
     if not pareto:
-        spatial_rows = spatial_rows[row_bounds <= _limit()]
+        spatial_rows, row_rests = spatial_rows[row_bounds <= _limit()], row_rests[row_bounds <= _limit()]
     if len(spatial_rows) == 0:
         return None, [], 0, 0, 0, 0, n_rows
+    rests = {row.tobytes(): float(r) for row, r in zip(spatial_rows[:, ctx.spatial_cols], row_rests)}
+
     def prune(F, level):   # past the time limit every partial tiling is dropped (the result says so)
         if ctx.late():
             return np.zeros(len(F), bool)
-        return _outer_bounds(ctx, dp, F, level) <= _limit()
+        keep = _merged_floor(ctx, dp, F, level, rests) <= _limit()
+        if keep.any():
+            keep[keep] = _outer_bounds(ctx, dp, F[keep], level) <= _limit()
+        return keep
     try:
         T = tilings_outer_first(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], spatial_rows,
                                 None if pareto else prune)
@@ -214,6 +220,28 @@ def _count_orders(ctx: _Context, node: int, active: tuple[str, ...]) -> int:
     return ctx.order_counts[key]
 
 
+def _merged_floor(ctx: _Context, dp: int, F: np.ndarray, level: int, rests: dict) -> np.ndarray:
+    """[B] a first bound for partial tilings complete down to ``level`` above the merged levels (the
+    energy objective only; else -inf): the decided hops at their lowest over the orders
+    (_decided_lowest, kept per decided part) plus their group's floor for all but the merged levels'
+    hops (``rests``, per spatial choice: _group_parts). One lookup per row where the cheap pass of
+    _outer_bounds prices the whole nest."""
+    below = next(i for i in ctx.storages if i > level)
+    decided = [h for h in links(ctx, dp) if h[1] <= below]
+    if ctx.objective != "energy" or ctx.merge_level is None or below > ctx.merge_level or not decided or not len(F):
+        return np.full(len(F), -np.inf)
+    first, which = unique_rows(F[:, ctx.spatial_cols])
+    rest = np.array([rests[row.tobytes()] for row in F[first][:, ctx.spatial_cols]])[which]
+    return rest + _decided_lowest(ctx, dp, F, _rest_innermost(ctx, F), level, below, decided)
+
+
+def _rest_innermost(ctx: _Context, F: np.ndarray) -> np.ndarray:
+    """Partial tilings made complete by giving each rank's innermost temporal slot what is left."""
+    T = F.copy()
+    T[:, [ctx.last_slot[r] for r in ctx.einsum.ranks]] *= left_of(ctx, F)
+    return T
+
+
 def _outer_bounds(ctx: _Context, dp: int, F: np.ndarray, level: int) -> np.ndarray:
     """A bound for tilings complete from the outermost level down to ``level`` (tilings_outer_first),
     valid for every way of splitting the rest below and every loop order. A hop into a level at most one
@@ -237,8 +265,7 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
     their floors). Both charge the decided hops at one loop order per level for all tensors together
     (_decided_lowest; the cheap pass only where rows share it)."""
     thorough = decided_extra is not None
-    T = F.copy()
-    T[:, [ctx.last_slot[r] for r in ctx.einsum.ranks]] *= left_of(ctx, F)   # the rest innermost: a completion
+    T = _rest_innermost(ctx, F)
     below = [i for i in ctx.storages if i > level]
     decided = [h for h in links(ctx, dp) if h[1] <= below[0]]
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])   # unit loops change nothing
@@ -408,18 +435,27 @@ def _group_bounds(ctx: _Context, dp: int, spatial: np.ndarray, pairs: bool = Fal
     _tiling_bounds (all temporal loops outermost) and the merged-level floor of completion.merged_energy
     (the buffers under the innermost fanout hold what they can; the levels above share one free order;
     with ``pairs`` the two innermost ranks there are chosen, not only the innermost)."""
+    return _group_parts(ctx, dp, spatial, pairs)[0]
+
+
+def _group_parts(ctx: _Context, dp: int, spatial: np.ndarray, pairs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(_group_bounds, the part of the merged-level floor outside the hops into the merged levels:
+    a floor for the energy of everything else, whatever the factors above the PE array; -inf where
+    there is none). _merged_floor adds it to the decided hops' lowest energy."""
     T = _complete(ctx, spatial)
     if len(T) == 0:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0)
     cols = tuple(int(k) for k in np.nonzero((T > 1).any(axis=0))[0])
     (s, base_cols), _ = _bound_structures_for(ctx, dp, cols, ctx.innermost)
     nc = count_accesses(s, T[:, base_cols], ctx.rule, optimistic=True)
     optimistic = costs(s, nc)   # shared by both bounds
     bound = _tiling_bounds(ctx, dp, T, level=ctx.innermost, base=optimistic)
     if ctx.merge_level is None:
-        return bound
+        return bound, np.full(len(T), -np.inf)
     energy = optimistic.energy + merged_energy(ctx, dp, spatial, ctx.merge_level, s, nc, optimistic, pairs)
-    return np.maximum(bound, _objective(ctx.objective, energy, optimistic.cycles))
+    upper = [h for h in links(ctx, dp) if h[1] <= ctx.merge_level]   # merged_energy adds nothing to these
+    return np.maximum(bound, _objective(ctx.objective, energy, optimistic.cycles)), \
+        energy - link_energy(optimistic, upper)
 
 
 def _exact_delta(base, exact, tensor: str, mask=slice(None)) -> np.ndarray:
@@ -799,52 +835,54 @@ def process_context():
     return mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
 
 
-def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, helper=None) -> dict[int, np.ndarray]:
+def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, helper=None) -> dict[int, tuple]:
     """Per dataplacement, the bound of each spatial choice (a group: _group_bounds, valid for every
-    tiling and order in it, so groups are pruned before their tilings are enumerated). ``helper``: a
-    pool that bounds every other dataplacement meanwhile."""
+    tiling and order in it, so groups are pruned before their tilings are enumerated) and the floor of
+    what is outside the merged levels' hops (_group_parts). ``helper``: a pool that bounds every other
+    dataplacement meanwhile."""
     away = {dp: helper.apply_async(_bounds_task, (dp, spatial)) for dp in range(1, len(ctx.dps), 2)} if helper else {}
     bounds = {}
     for dp in range(len(ctx.dps)):
         if ctx.late():
             stats.proven_optimal = False
             break
-        bounds[dp] = away[dp].get() if dp in away else _group_bounds(ctx, dp, spatial)
+        bounds[dp] = away[dp].get() if dp in away else _group_parts(ctx, dp, spatial)
     return bounds
 
 
-def _tasks(bounds: dict[int, np.ndarray], spatial: np.ndarray, rows_per_task: int) -> list:
-    """The groups as tasks: runs of groups of one dataplacement in bound order, 1, 2, 4, ... up to
-    ``rows_per_task`` groups (the few best groups, searched first and alone, prune the bigger tasks),
-    all sorted by their lowest bound."""
+def _tasks(bounds: dict[int, tuple], spatial: np.ndarray, rows_per_task: int) -> list:
+    """The groups as tasks (dataplacement, spatial choices, their bounds and _group_parts floors): runs
+    of groups of one dataplacement in bound order, 1, 2, 4, ... up to ``rows_per_task`` groups (the few
+    best groups, searched first and alone, prune the bigger tasks), all sorted by their lowest bound."""
     tasks = []
-    for dp, bound in bounds.items():
+    for dp, (bound, rest) in bounds.items():
         order = np.lexsort((np.arange(len(spatial)), bound))
         k, size = 0, 1
         while k < len(order):
             part = order[k:k + size]
-            tasks.append((dp, spatial[part], bound[part]))
+            tasks.append((dp, spatial[part], bound[part], rest[part]))
             k, size = k + size, min(rows_per_task, 2 * size)
     tasks.sort(key=lambda t: (float(t[2][0]), t[0], tuple(t[1][0])))
     return tasks
 
 
-def _refine(ctx: _Context, bounds: dict[int, np.ndarray], spatial: np.ndarray, limit: float, helper=None) -> None:
+def _refine(ctx: _Context, bounds: dict[int, tuple], spatial: np.ndarray, limit: float, helper=None) -> None:
     """Raise the bounds of the groups not above ``limit`` (the seed's cost) to _group_bounds with the
     merged level's two innermost ranks chosen (higher, but ~4x the cost, so only for the groups still
     in reach). ``helper``: a pool that refines about half of the live groups meanwhile."""
-    live = {dp: np.nonzero(bound <= limit)[0] for dp, bound in bounds.items()}
+    live = {dp: np.nonzero(bound <= limit)[0] for dp, (bound, _) in bounds.items()}
     away = {dp: helper.apply_async(_bounds_task, (dp, spatial[rows], True)) for dp, rows in live.items()
             if helper is not None and dp % 2 and len(rows)}   # the dataplacements it bounded: its caches
     for dp, rows in live.items():
         if len(rows) and not ctx.late():
-            raised = away[dp].get() if dp in away else _group_bounds(ctx, dp, spatial[rows], pairs=True)
-            bounds[dp][rows] = np.maximum(bounds[dp][rows], raised)
+            raised = away[dp].get() if dp in away else _group_parts(ctx, dp, spatial[rows], pairs=True)
+            for mine, higher in zip(bounds[dp], raised):   # both hold: keep the larger
+                mine[rows] = np.maximum(mine[rows], higher)
 
 
-def _bounds_task(dp: int, spatial: np.ndarray, pairs: bool = False) -> np.ndarray:
-    """_group_bounds on a helper process."""
-    return _group_bounds(_CTX, dp, spatial, pairs=pairs)
+def _bounds_task(dp: int, spatial: np.ndarray, pairs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """_group_parts on a helper process."""
+    return _group_parts(_CTX, dp, spatial, pairs=pairs)
 
 
 def _run_group_serial(task, best_value: float):
