@@ -22,10 +22,12 @@ is returned and marked as not proven optimal.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
 import multiprocessing as mp
 import os
+import queue
 import time
 from dataclasses import dataclass, field
 
@@ -228,7 +230,9 @@ def _merged_floor(ctx: _Context, dp: int, F: np.ndarray, level: int, rests: dict
     _outer_bounds prices the whole nest."""
     below = next(i for i in ctx.storages if i > level)
     decided = [h for h in links(ctx, dp) if h[1] <= below]
-    if ctx.objective != "energy" or ctx.merge_level is None or below > ctx.merge_level or not decided or not len(F):
+    alone = len({t for _, _, t in decided}) == 1 and window_free(ctx.einsum, ctx.einsum.tensor(decided[0][2])) \
+        if decided else True   # one tensor without windows: its best order fetches it once, as the floor says
+    if ctx.objective != "energy" or ctx.merge_level is None or below > ctx.merge_level or alone or not len(F):
         return np.full(len(F), -np.inf)
     first, which = unique_rows(F[:, ctx.spatial_cols])
     rest = np.array([rests[row.tobytes()] for row in F[first][:, ctx.spatial_cols]])[which]
@@ -751,8 +755,8 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     live = sum(1 for t in tasks if objective == "pareto" or best is None or t[2][0] <= best.key[0])
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
     shared = mp_ctx.Value("d", np.inf if best is None else best.key[0]) if use_pool and objective != "pareto" else None
-    pool = mp_ctx.Pool(workers, initializer=_init, initargs=(ctx, shared)) if use_pool else None   # forked now:
-    # the workers inherit what bounding and seeding cached
+    pools = [mp_ctx.Pool(1, initializer=_init, initargs=(ctx, shared)) for _ in range(workers)] if use_pool else []
+    # forked now: the workers inherit what bounding and seeding cached
     front: list[_Candidate] = []
     bar = None
     if progress:
@@ -778,42 +782,56 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         if bar:
             bar.update(1)
 
+    def beaten(task) -> bool:
+        return objective != "pareto" and best is not None and task[2][0] > best.key[0]
+
     try:
-        pending = iter(tasks)
-        running = []
-        while True:
-            if time_limit is not None and time.perf_counter() - start > time_limit:
-                stats.proven_optimal = False
-                break
-            if pool is None:
-                task = next(pending, None)
-                if task is None:
+        if not pools:
+            for k, task in enumerate(tasks):
+                if time_limit is not None and time.perf_counter() - start > time_limit:
+                    stats.proven_optimal = False
                     break
-                if objective != "pareto" and best is not None and task[2][0] > best.key[0]:
-                    stats.groups_pruned += len(task[1]) + sum(len(t[1]) for t in pending)   # sorted: the rest too
+                if beaten(task):   # sorted: the rest too
+                    stats.groups_pruned += sum(len(t[1]) for t in tasks[k:])
                     break
                 absorb(_run_group_serial(task, best.key[0] if best is not None else np.inf))
-                continue
-            while len(running) < 2 * workers:
-                task = next(pending, None)
-                if task is None:
+        else:
+            queues = _by_placement(tasks, len(pools))
+            inbox: queue.SimpleQueue = queue.SimpleQueue()
+            outstanding = [0] * len(pools)
+
+            def feed(w: int) -> None:   # two tasks in flight per worker: its own first, else another's
+                while outstanding[w] < 2:
+                    mine = queues[w] or max(queues, key=len)
+                    if not mine:
+                        return
+                    if beaten(mine[0]):   # each queue is sorted: the rest of it too
+                        stats.groups_pruned += sum(len(t[1]) for t in mine)
+                        mine.clear()
+                        continue
+                    pools[w].apply_async(_run_group, (mine.popleft(),), callback=lambda out: inbox.put((w, out)),
+                                         error_callback=lambda err: inbox.put((w, err)))
+                    outstanding[w] += 1
+
+            for w in range(len(pools)):
+                feed(w)
+            while any(outstanding):
+                wait = None if ctx.deadline is None else max(0.05, ctx.deadline - time.time())
+                try:
+                    w, out = inbox.get(timeout=wait)
+                except queue.Empty:   # past the time limit: keep what the finished groups found
+                    stats.proven_optimal = False
                     break
-                if objective != "pareto" and best is not None and task[2][0] > best.key[0]:
-                    stats.groups_pruned += len(task[1]) + sum(len(t[1]) for t in pending)
-                    pending = iter(())
+                if isinstance(out, BaseException):
+                    raise out
+                outstanding[w] -= 1
+                absorb(out)
+                if time_limit is not None and time.perf_counter() - start > time_limit:
+                    stats.proven_optimal = False
                     break
-                running.append(pool.apply_async(_run_group, (task,)))
-            if not running:
-                break
-            wait = None if ctx.deadline is None else max(0.05, ctx.deadline - time.time())
-            try:
-                absorb(running[0].get(timeout=wait))
-                running.pop(0)
-            except mp.TimeoutError:   # past the time limit: keep what the finished groups found
-                stats.proven_optimal = False
-                break
+                feed(w)
     finally:
-        if pool is not None:
+        for pool in pools:
             pool.terminate()
         if bar:
             bar.close()
@@ -828,6 +846,23 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         return MapResult(einsum, None, None, stats)
     mapping = _mapping(ctx, best)
     return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
+
+
+def _by_placement(tasks: list, workers: int) -> list[collections.deque]:
+    """The tasks in one queue per worker, each dataplacement's in one queue (its workers keep what
+    they cache per dataplacement: the decided hops' lowest energies, the splits), dataplacements
+    given, the largest first, to the queue with the fewest groups; each queue in the tasks' order."""
+    size: dict[int, int] = collections.Counter()
+    for task in tasks:
+        size[task[0]] += len(task[1])
+    load, home = [0] * workers, {}
+    for dp in sorted(size, key=lambda d: (-size[d], d)):
+        home[dp] = min(range(workers), key=lambda w: (load[w], w))
+        load[home[dp]] += size[dp]
+    queues = [collections.deque() for _ in range(workers)]
+    for task in tasks:
+        queues[home[task[0]]].append(task)
+    return queues
 
 
 def process_context():
