@@ -52,6 +52,7 @@ from einloop.spec.workload import Einsum
 OBJECTIVES = ("energy", "cycles", "edp", "pareto")
 HELPED_GROUPS = 256   # from this many groups, a second process bounds half of them (~0.2-0.5 s saved)
 SHARED = 4   # the cheap partial-tiling bound prices the decided hops' joint orders when 4 rows share each new part
+TIE = 1e-12   # relative: energies closer than this are equal (float sums in different orders)
 EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
 KICKS, KICK_GROUPS = 36, 256   # the seed's random kicks (~1-2 s) pay off when the exact search has many groups
 # to prune (a ResNet-50 3x3 conv: 1,664 groups, seed 1,041 -> 782 uJ); with a few it finishes sooner alone
@@ -575,9 +576,13 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
     choice = ob.best_choice()
     best: _Candidate | None = None
     walk = []
-    visit = np.lexsort((np.arange(len(T)), bound))
-    for start in range(0, len(visit), EXACT_BLOCK):   # in bound order, a block of rows per model call
-        block = [int(i) for i in visit[start:start + EXACT_BLOCK] if bound[i] <= _limit(best)]
+    visit = np.lexsort(tuple(T.T[::-1]) + (bound,))   # ties in the tie-break's order: the first prunes the rest
+    start, size = 0, 1
+    while start < len(visit):   # in bound order, blocks of 1, 2, 4, ... rows (the first finds a best that
+        # prunes the next; rows sharing their orders share a model call)
+        block = [int(i) for i in visit[start:start + size]
+                 if bound[i] <= _limit(best) and not _loses_tie(ctx, best, bound[i], optimistic.cycles[i], dp, T[i])]
+        start, size = start + size, min(EXACT_BLOCK, 2 * size)
         if ctx.late() or not block:   # sorted: the rest are out of reach too
             break
         by_orders: dict[tuple, list[int]] = {}
@@ -602,6 +607,16 @@ def _best_orders(ctx: _Context, dp: int, T: np.ndarray, bounds: np.ndarray):
             if cand is not None and (best is None or cand.key < best.key):
                 best = _share(cand)
     return best, ob.evaluations, evaluated
+
+
+def _loses_tie(ctx: _Context, best: _Candidate | None, energy: float, cycles: float, dp: int, row) -> bool:
+    """Whether a mapping (dataplacement ``dp``, factors ``row``) of energy at least ``energy`` and
+    cycles at least ``cycles`` must lose to ``best`` under the energy objective: at best's energy, ties
+    go to fewer cycles, then to the smaller (dataplacement, factors). Then it needs no evaluation.
+    Energies within TIE of each other are one energy (the bound sums the same terms in another order)."""
+    if best is None or ctx.objective != "energy" or energy < best.energy * (1 - TIE):
+        return False
+    return cycles > best.cycles or (cycles >= best.cycles and (dp, tuple(int(x) for x in row)) > (best.dp, best.factors))
 
 
 def _exact(ctx: _Context, dp: int, row: np.ndarray, orders) -> _Candidate | None:
