@@ -127,14 +127,15 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
 
 
 def _step_terms(ctx, T: np.ndarray, extents: list[np.ndarray], level: int, active: list[int], coef: np.ndarray,
-                child: int) -> np.ndarray:
+                child: int, needed: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
     """[B, k, 2^k] words a child instance fetches (under "slide") on the steps of each active loop
     ``a`` of ``level`` when the loops in the subset ``mask`` (bit b: ``active[b]``) of that level sit
     inside it (entries with ``a`` in ``mask`` unused). Its steps are (b_a - 1) times every temporal
     loop outside it; each step moves the child's tile by its stride minus the wrap-back of the loops
     inside it (those of ``mask``, and every temporal loop between ``level`` and the child) and fetches
     the points not in the previous tile (model/reuse.py). So a level's order changes a hop's count by
-    a sum of one term per loop, each depending only on which loops of the level are inside it."""
+    a sum of one term per loop, each depending only on which loops of the level are inside it.
+    ``needed[a]``: the masks asked of loop ``a`` (default: all; the others stay 0)."""
     ranks = list(ctx.einsum.ranks)
     B, k = len(T), len(active)
     box = box_extents(coef, extents[child])                             # [B, J] the child's tile
@@ -161,10 +162,11 @@ def _step_terms(ctx, T: np.ndarray, extents: list[np.ndarray], level: int, activ
         inside[mask] = inside[mask & (mask - 1)] * b[:, low]
     out = np.zeros((B, k, 1 << k))
     for a in range(k):
-        move = stride[None, :, a] - shift - wrap[None]                       # [2^k, B, J]
+        m = np.arange(1 << k) if needed is None else needed[a]
+        move = stride[None, :, a] - shift[m] - wrap[None]                    # [masks, B, J]
         kept_points = np.prod(np.maximum(box[None] - np.abs(move), 0), axis=2)
-        outside = inside[-1][None] // (b[:, a][None] * inside)              # level loops outside ``a``
-        out[:, a] = ((b[:, a] - 1)[None] * above[None] * outside * (full[None] - kept_points)).T
+        outside = inside[-1][None] // (b[:, a][None] * inside[m])           # level loops outside ``a``
+        out[:, a, m] = ((b[:, a] - 1)[None] * above[None] * outside * (full[None] - kept_points)).T
     return out
 
 
@@ -175,9 +177,11 @@ def _order_masks(active_ranks: tuple[str, ...], order: tuple[str, ...]) -> list[
 
 
 @lru_cache(maxsize=1024)
-def _menu_masks(active_ranks: tuple[str, ...], menu: tuple[tuple[str, ...], ...]) -> np.ndarray:
-    """[orders + 1, active] _order_masks of every order of ``menu`` and of the reference order (last)."""
-    return np.array([_order_masks(active_ranks, o) for o in menu + (active_ranks,)])
+def _menu_masks(active_ranks: tuple[str, ...], menu: tuple[tuple[str, ...], ...]) -> tuple:
+    """([orders + 1, active] _order_masks of every order of ``menu`` and of the reference order (last),
+    per active loop the distinct masks among them: the only step terms asked)."""
+    masks = np.array([_order_masks(active_ranks, o) for o in menu + (active_ranks,)])
+    return masks, tuple(np.unique(masks[:, a]) for a in range(len(active_ranks)))
 
 
 def _order_deltas(ctx, s, cols, nc, ref_costs, T, rows, level, active, menu, affected) -> np.ndarray:
@@ -186,10 +190,10 @@ def _order_deltas(ctx, s, cols, nc, ref_costs, T, rows, level, active, menu, aff
     ranks = tuple(ctx.slots[q].rank for q in active)
     spans = rank_extents(s, T[:, cols])
     ext = [spans[b] for b in s.boundary]   # per arch node: each rank's extent over it and the nodes below
-    masks = _menu_masks(ranks, tuple(menu))   # the reference order last
+    masks, needed = _menu_masks(ranks, tuple(menu))   # the reference order last
     out = np.zeros((len(rows), len(menu)))
     for p, c, t in affected:
-        terms = _step_terms(ctx, T, ext, level, active, plan(s).coef[t], c)
+        terms = _step_terms(ctx, T, ext, level, active, plan(s).coef[t], c, needed)
         words = terms[:, np.arange(len(ranks))[None, :], masks].sum(axis=2)    # [rows, orders + 1]
         change = words[:, :-1] - words[:, -1:]
         parent = nc.counts[(p, t)]

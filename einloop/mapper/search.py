@@ -3,12 +3,14 @@
 0. Group bounds first (a bound for every tiling and order of a dataplacement and spatial choice: the
    levels above the PE array merged into one freely ordered level, the PE buffers at every split that
    fits, completion.merged_energy), then a seed: a local search (local.py) from the dataplacement of
-   the group with the lowest bound finds a good mapping, so pruning starts at once. The groups still
-   within the seed's reach are bounded again, the merged level's two innermost ranks chosen.
+   the group with the lowest bound finds a good mapping, so pruning starts at once. A task bounds its
+   groups still in reach again, the merged level's two innermost ranks chosen.
 1. Per dataplacement and run of spatial choices, build tilings from the outermost level inward
-   (space.tilings_outer_first). When a level is complete, its partial tilings are bounded
-   (_outer_bounds): hops into levels already decided at their best loop orders, the others at floors
-   no split of the rest can beat (completion.py); rows over the best known are dropped.
+   (space.tilings_outer_first). When a level is complete, its partial tilings are bounded: above the
+   merged levels first by lookup (_merged_floor: the decided hops at their lowest over the orders,
+   kept per decided part, plus the group's floor for the rest), then (_outer_bounds) hops into levels
+   already decided at their best loop orders, the others at floors no split of the rest can beat
+   (completion.py); rows over the best known are dropped.
 2. A complete tiling's bound holds for all its loop orders: per-level minima of the dynamic energy
    (orders.py), every tensor at least at its optimistic count (count_accesses(optimistic=True)).
 3. Visit tilings in increasing bound order; evaluate exactly the orders reaching each one's bound (and
@@ -16,9 +18,9 @@
    bound exceeds the best cost found. Nothing better can remain: the result is optimal for the
    constraints.
 
-Tasks run on a process pool (both cores) sharing the best cost for pruning. Ties are broken by a
-fixed key, so the same input always gives the same mapping. With a time limit the best mapping so far
-is returned and marked as not proven optimal.
+Tasks run on one process per core, each dataplacement's on one of them (their caches), sharing the
+best cost for pruning. Ties are broken by a fixed key, so the same input always gives the same mapping.
+With a time limit the best mapping so far is returned and marked as not proven optimal.
 """
 from __future__ import annotations
 
@@ -163,6 +165,11 @@ def _run_group(task):
     n_rows = len(spatial_rows)
     if not pareto:
         spatial_rows, row_rests = spatial_rows[row_bounds <= _limit()], row_rests[row_bounds <= _limit()]
+        if ctx.merge_level is not None and len(spatial_rows):   # the refined group bound (the merged
+            # level's two innermost ranks chosen: ~4x the cost, so only here, against the best known now)
+            raised, higher = _group_parts(ctx, dp, spatial_rows, pairs=True)
+            live = raised <= _limit()
+            spatial_rows, row_rests = spatial_rows[live], np.maximum(row_rests, higher)[live]
     if len(spatial_rows) == 0:
         return None, [], 0, 0, 0, 0, n_rows
     rests = {row.tobytes(): float(r) for row, r in zip(spatial_rows[:, ctx.spatial_cols], row_rests)}
@@ -755,15 +762,12 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     helper = mp_ctx.Pool(1, initializer=_init, initargs=(ctx, None)) \
         if workers > 1 and len(dps) > 1 and stats.groups >= HELPED_GROUPS else None
     best: _Candidate | None = None
-    try:   # a second core bounds every other dataplacement, and later refines half the live groups
+    try:   # a second core bounds every other dataplacement
         bounds = _bound_groups(ctx, spatial, stats, helper)
         tasks = _tasks(bounds, spatial, rows_per_task)
         if objective != "pareto":
             floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
             best = _seed(ctx, spatial, floor=floor, kicks=kicks, first=tasks[0][0] if tasks else None)
-            if best is not None and ctx.merge_level is not None:
-                _refine(ctx, bounds, spatial, best.key[0], helper)
-                tasks = _tasks(bounds, spatial, rows_per_task)
     finally:
         if helper is not None:
             helper.terminate()
@@ -916,23 +920,9 @@ def _tasks(bounds: dict[int, tuple], spatial: np.ndarray, rows_per_task: int) ->
     return tasks
 
 
-def _refine(ctx: _Context, bounds: dict[int, tuple], spatial: np.ndarray, limit: float, helper=None) -> None:
-    """Raise the bounds of the groups not above ``limit`` (the seed's cost) to _group_bounds with the
-    merged level's two innermost ranks chosen (higher, but ~4x the cost, so only for the groups still
-    in reach). ``helper``: a pool that refines about half of the live groups meanwhile."""
-    live = {dp: np.nonzero(bound <= limit)[0] for dp, (bound, _) in bounds.items()}
-    away = {dp: helper.apply_async(_bounds_task, (dp, spatial[rows], True)) for dp, rows in live.items()
-            if helper is not None and dp % 2 and len(rows)}   # the dataplacements it bounded: its caches
-    for dp, rows in live.items():
-        if len(rows) and not ctx.late():
-            raised = away[dp].get() if dp in away else _group_parts(ctx, dp, spatial[rows], pairs=True)
-            for mine, higher in zip(bounds[dp], raised):   # both hold: keep the larger
-                mine[rows] = np.maximum(mine[rows], higher)
-
-
-def _bounds_task(dp: int, spatial: np.ndarray, pairs: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def _bounds_task(dp: int, spatial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """_group_parts on a helper process."""
-    return _group_parts(_CTX, dp, spatial, pairs=pairs)
+    return _group_parts(_CTX, dp, spatial)
 
 
 def _run_group_serial(task, best_value: float):
