@@ -56,8 +56,6 @@ HELPED_GROUPS = 256   # from this many groups, a second process bounds half of t
 SHARED = 4   # the cheap partial-tiling bound prices the decided hops' joint orders when 4 rows share each new part
 TIE = 1e-12   # relative: energies closer than this are equal (float sums in different orders)
 EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
-KICKS, KICK_GROUPS = 36, 256   # the seed's random kicks (~1-2 s) pay off when the exact search has many groups
-# to prune (a ResNet-50 3x3 conv: 1,664 groups, seed 1,041 -> 782 uJ); with a few it finishes sooner alone
 
 
 @dataclass
@@ -353,7 +351,7 @@ def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
 
 
 def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
-          floor: float = -np.inf, kicks: int = 24, first: int | None = None) -> _Candidate | None:
+          floor: float = -np.inf, first: int | None = None) -> _Candidate | None:
     """A good first mapping, so that pruning starts at once. From dataplacement ``first`` (the one of
     the group with the lowest bound; else all of them when there are few, else the one keeping most),
     a beam of partial tilings (the ``width`` lowest bounds kept after every slot) gives complete
@@ -384,8 +382,7 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
             obj = hood.evaluate(dp, menu, T)[0]
             points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
     points.sort(key=lambda x: x[:4])
-    best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline,
-                       kicks=kicks, target=floor)
+    best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline, target=floor)
     if best is None or not np.isfinite(best[0]):
         return None
     obj, energy, cycles, dp, menu, row = best
@@ -758,7 +755,6 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     mp_ctx = process_context()
     stats.groups = len(dps) * len(spatial)
-    kicks = KICKS if stats.groups > KICK_GROUPS else 0
     helper = mp_ctx.Pool(1, initializer=_init, initargs=(ctx, None)) \
         if workers > 1 and len(dps) > 1 and stats.groups >= HELPED_GROUPS else None
     best: _Candidate | None = None
@@ -767,7 +763,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         tasks = _tasks(bounds, spatial, rows_per_task)
         if objective != "pareto":
             floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
-            best = _seed(ctx, spatial, floor=floor, kicks=kicks, first=tasks[0][0] if tasks else None)
+            best = _seed(ctx, spatial, floor=floor, first=tasks[0][0] if tasks else None)
     finally:
         if helper is not None:
             helper.terminate()

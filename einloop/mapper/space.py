@@ -213,7 +213,7 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
         return F[ok], {r: v[ok] for r, v in left.items()}
 
     for n, i in enumerate(storages):
-        node, c = arch.nodes[i], cons.at(arch.nodes[i].name)
+        c = cons.at(arch.nodes[i].name)
         F, left = fit(i, F, left)
         for k in [k for k in temporal if slot_list[k].node == i]:
             r = slot_list[k].rank
