@@ -242,7 +242,7 @@ def _merged_floor(ctx: _Context, dp: int, F: np.ndarray, level: int, rests: dict
         return np.full(len(F), -np.inf)
     first, which = unique_rows(F[:, ctx.spatial_cols])
     rest = np.array([rests[row.tobytes()] for row in F[first][:, ctx.spatial_cols]])[which]
-    return rest + _decided_lowest(ctx, dp, F, _rest_innermost(ctx, F), level, below, decided)
+    return rest + _decided_lowest(ctx, dp, F, level, below, decided)
 
 
 def _rest_innermost(ctx: _Context, F: np.ndarray) -> np.ndarray:
@@ -305,17 +305,17 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
     idx = np.nonzero(bound <= _limit())[0]
     if len(idx) and decided:   # then one order per level for all decided hops together: in the cheap pass
         # only where the rows share their decided parts (the lowest is kept per part), else after the splits
-        lowest = _decided_lowest(ctx, dp, F[idx], T[idx], level, below[0], decided, None if thorough else SHARED)
+        lowest = _decided_lowest(ctx, dp, F[idx], level, below[0], decided, None if thorough else SHARED)
         if lowest is not None:
             bound[idx] = np.maximum(bound[idx], _objective(ctx.objective, lowest + rest[idx], optimistic.cycles[idx]))
     return bound, decided_extra
 
 
-def _decided_lowest(ctx: _Context, dp: int, F: np.ndarray, T: np.ndarray, level: int, child: int, decided,
+def _decided_lowest(ctx: _Context, dp: int, F: np.ndarray, level: int, child: int, decided,
                     shared: int | None = None) -> np.ndarray | None:
     """[B] the lowest energy of the ``decided`` hops (those into levels down to ``child``) over the loop
     orders of the levels above (orders.order_bounds), for partial tilings ``F`` complete down to
-    ``level`` (``T``: completions). It depends only on the loops above ``child``: computed once per
+    ``level``. It depends only on the loops above ``child``: computed once per
     distinct such part and kept for the search (a task's groups, and the tasks of a dataplacement,
     share most of them). None if fewer than ``shared`` rows per part are new."""
     cols = _decided_cols(ctx, child)
@@ -328,7 +328,7 @@ def _decided_lowest(ctx: _Context, dp: int, F: np.ndarray, T: np.ndarray, level:
     if new:
         if len(known) > 200_000:
             known.clear()
-        lows = order_bounds(ctx, dp, T[first[new]], np.zeros(len(new)), decided).bound
+        lows = order_bounds(ctx, dp, _rest_innermost(ctx, F[first[new]]), np.zeros(len(new)), decided).bound
         known.update(zip((keys[i] for i in new), lows.tolist()))
     return np.array([known[k] for k in keys])[which]
 
