@@ -403,7 +403,8 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
         for h in range(len(hops)):   # ``below`` takes the quotient: one more level of the walk (the products
             # of what is left over those of the split, exact where the split divides it)
             on = np.prod(lefts[:, relevant[h]], axis=1)[:, None] > np.prod(per_rank[:, relevant[h]], axis=1)[None, :]
-            off = np.prod(lefts[:, ~relevant[h]], axis=1)[:, None] // np.prod(per_rank[:, ~relevant[h]], axis=1)[None, :]
+            off = np.prod(lefts[:, ~relevant[h]], axis=1)[:, None] // \
+                np.prod(per_rank[:, ~relevant[h]], axis=1)[None, :]
             deep = rel_deep[None, :, h]
             rel.append(deep | on)
             inner.append(np.where(deep, inner_deep[None, :, h] * off, inner_deep[None, :, h]))
@@ -418,7 +419,8 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
                 extra = np.zeros((len(rows), cand.shape[1]))
                 for h, v in zip(bits, values):
                     exact, a, slope = energy[h]
-                    extra += _extra(exact[rows, None], a[rows, None], slope[rows, None], irrelevant_all[h][rows, None] * v[u])
+                    m = irrelevant_all[h][rows, None] * v[u]
+                    extra += _extra(exact[rows, None], a[rows, None], slope[rows, None], m)
                 out[rows, p] = np.where(valid[u], extra, np.inf).min(axis=1)
     return out
 

@@ -620,7 +620,8 @@ def _loses_tie(ctx: _Context, best: _Candidate | None, energy: float, cycles: fl
     Energies within TIE of each other are one energy (the bound sums the same terms in another order)."""
     if best is None or ctx.objective != "energy" or energy < best.energy * (1 - TIE):
         return False
-    return cycles > best.cycles or (cycles >= best.cycles and (dp, tuple(int(x) for x in row)) > (best.dp, best.factors))
+    later = (dp, tuple(int(x) for x in row)) > (best.dp, best.factors)
+    return cycles > best.cycles or (cycles >= best.cycles and later)
 
 
 def _exact(ctx: _Context, dp: int, row: np.ndarray, orders) -> _Candidate | None:
