@@ -362,6 +362,36 @@ def test_outer_first_bounds_hold_for_every_completion(seed, kind):
     assert checked > 0
 
 
+@pytest.mark.parametrize("seed,kind", [(s, "random") for s in (1, 4, 7, 9)] + [(s, "window") for s in range(6)])
+def test_lookup_bound_holds_for_every_completion(seed, kind):   # random seeds: those with a PE array
+    """The first bound of a partial tiling above the merged levels (search._merged_floor: its group's
+    merged floor without the hops into the merged levels, search._group_parts, plus the decided hops'
+    lowest over the loop orders) must not exceed the energy of any complete tiling extending it, in any
+    loop order. Counting the decided hops' optimistic energy in the group's part too breaks this."""
+    from einloop.mapper import search
+    from einloop.mapper.space import temporal_tilings
+
+    ctx, cons, spatial = bound_context(4000 + seed, kind)
+    search._init(ctx, None)
+    checked = 0
+    for dp, kept in enumerate(ctx.dps):
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:40]
+        if not len(T):
+            continue
+        _, rest = search._group_parts(ctx, dp, spatial, pairs=True)
+        rests = {row.tobytes(): float(r) for row, r in zip(spatial[:, ctx.spatial_cols], rest)}
+        lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T)
+        for level in ctx.storages[:-1]:   # complete down to ``level``, the rest not yet split
+            partial = T.copy()
+            for j, sl in enumerate(ctx.slots):
+                if sl.axis is None and sl.node > level:
+                    partial[:, j] = 1
+            bound = search._merged_floor(ctx, dp, partial, level, rests)
+            assert np.all(bound <= lowest * (1 + 1e-9)), (dp, level, np.max(bound / lowest))
+            checked += int(np.isfinite(bound).sum())
+    assert checked > 0
+
+
 @pytest.mark.parametrize("seed,kind", [(2, "random"), (5, "random"), (8, "random"), (0, "deep"), (0, "window"),
                                        (2, "window"), (3, "window")])
 def test_group_bounds_hold_for_every_tiling_and_order(seed, kind):

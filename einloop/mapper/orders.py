@@ -127,7 +127,7 @@ def order_bounds(ctx, dp: int, T: np.ndarray, rest: np.ndarray, hops=None) -> Or
 
 
 def _step_terms(ctx, T: np.ndarray, extents: list[np.ndarray], level: int, active: list[int], coef: np.ndarray,
-                child: int, needed: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+                child: int, needed: tuple[np.ndarray, ...]) -> np.ndarray:
     """[B, k, 2^k] words a child instance fetches (under "slide") on the steps of each active loop
     ``a`` of ``level`` when the loops in the subset ``mask`` (bit b: ``active[b]``) of that level sit
     inside it (entries with ``a`` in ``mask`` unused). Its steps are (b_a - 1) times every temporal
@@ -135,7 +135,7 @@ def _step_terms(ctx, T: np.ndarray, extents: list[np.ndarray], level: int, activ
     inside it (those of ``mask``, and every temporal loop between ``level`` and the child) and fetches
     the points not in the previous tile (model/reuse.py). So a level's order changes a hop's count by
     a sum of one term per loop, each depending only on which loops of the level are inside it.
-    ``needed[a]``: the masks asked of loop ``a`` (default: all; the others stay 0)."""
+    ``needed[a]``: the masks asked of loop ``a`` (the others stay 0)."""
     ranks = list(ctx.einsum.ranks)
     B, k = len(T), len(active)
     box = box_extents(coef, extents[child])                             # [B, J] the child's tile
@@ -162,7 +162,7 @@ def _step_terms(ctx, T: np.ndarray, extents: list[np.ndarray], level: int, activ
         inside[mask] = inside[mask & (mask - 1)] * b[:, low]
     out = np.zeros((B, k, 1 << k))
     for a in range(k):
-        m = np.arange(1 << k) if needed is None else needed[a]
+        m = needed[a]
         move = stride[None, :, a] - shift[m] - wrap[None]                    # [masks, B, J]
         kept_points = np.prod(np.maximum(box[None] - np.abs(move), 0), axis=2)
         outside = inside[-1][None] // (b[:, a][None] * inside[m])           # level loops outside ``a``

@@ -162,7 +162,8 @@ def _run_group(task):
     pareto = ctx.objective == "pareto"
     n_rows = len(spatial_rows)
     if not pareto:
-        spatial_rows, row_rests = spatial_rows[row_bounds <= _limit()], row_rests[row_bounds <= _limit()]
+        reach = row_bounds <= _limit()   # once: another worker may lower the limit meanwhile
+        spatial_rows, row_rests = spatial_rows[reach], row_rests[reach]
         if ctx.merge_level is not None and len(spatial_rows):   # the refined group bound (the merged
             # level's two innermost ranks chosen: ~4x the cost, so only here, against the best known now)
             raised, higher = _group_parts(ctx, dp, spatial_rows, pairs=True)
@@ -236,9 +237,10 @@ def _merged_floor(ctx: _Context, dp: int, F: np.ndarray, level: int, rests: dict
     _outer_bounds prices the whole nest."""
     below = next(i for i in ctx.storages if i > level)
     decided = [h for h in links(ctx, dp) if h[1] <= below]
-    alone = len({t for _, _, t in decided}) == 1 and window_free(ctx.einsum, ctx.einsum.tensor(decided[0][2])) \
-        if decided else True   # one tensor without windows: its best order fetches it once, as the floor says
-    if ctx.objective != "energy" or ctx.merge_level is None or below > ctx.merge_level or alone or not len(F):
+    tensors = {t for _, _, t in decided}
+    # none, or one tensor without windows (its best order fetches it once, as the group floor has it)
+    idle = len(tensors) < 2 and all(window_free(ctx.einsum, ctx.einsum.tensor(t)) for t in tensors)
+    if ctx.objective != "energy" or ctx.merge_level is None or below > ctx.merge_level or idle or not len(F):
         return np.full(len(F), -np.inf)
     first, which = unique_rows(F[:, ctx.spatial_cols])
     rest = np.array([rests[row.tobytes()] for row in F[first][:, ctx.spatial_cols]])[which]

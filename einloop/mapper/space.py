@@ -212,9 +212,11 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
         ok = _tiles_fit(einsum, arch.nodes[i], kept, i, inside)
         return F[ok], {r: v[ok] for r, v in left.items()}
 
+    fitted = None   # the level whose tile was checked before the level above was bounded
     for n, i in enumerate(storages):
         c = cons.at(arch.nodes[i].name)
-        F, left = fit(i, F, left)
+        if i != fitted:
+            F, left = fit(i, F, left)
         for k in [k for k in temporal if slot_list[k].node == i]:
             r = slot_list[k].rank
             if i in idle:   # its loops would be the level above's innermost ones: they go there
@@ -239,7 +241,8 @@ def tilings_outer_first(einsum: Einsum, arch: Architecture, cons: Constraints, s
             left[r] = left[r] // F[:, k]
             F, left = F[ok], {q: v[ok] for q, v in left.items()}
         if prune is not None and i != storages[-1] and len(F):
-            F, left = fit(storages[n + 1], F, left)   # before the bound: the next tile is decided now
+            fitted = storages[n + 1]   # before the bound: the next tile is decided now
+            F, left = fit(fitted, F, left)
             ok = prune(F, i)
             F, left = F[ok], {q: v[ok] for q, v in left.items()}
     return F
