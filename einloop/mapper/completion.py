@@ -16,6 +16,10 @@ what a split of the rest adds, the lowest ``M`` over every loop order is
 * otherwise: the loops not indexing it in the complete levels above the innermost complete level that
   indexes it (refetch_floor).
 
+Cheaper (the first pass, per partial tiling, no splits listed): each hop at its refetch floor, raised
+to every loop not indexing the tensor in the complete levels when what is left of the tensor's ranks
+overflows the child (_overflow_floor: every split then loops it in between).
+
 The hops' energies are affine in ``M`` (the output's first-write elision subtracts a constant), so the
 bound of a partial tiling is the lowest, over the splits, of the sum of its hops' energies at those
 ``M``, jointly over which rank loops innermost in the last complete level (undecided_energy).
@@ -353,6 +357,9 @@ def _charge(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructur
     hops = _hops(ctx, dp, below)
     B = len(F)
     energy = [_linear_energy(s, nc, bc, h, ctx.einsum.tensor(h[2]).is_output) for h in hops]
+    if not splits:   # raised where no split that fits leaves the hop's tensor unlooped above its child
+        overflow = _overflow_floor(ctx, dp, F, level, hops)
+        floors = [{key: np.maximum(f, overflow[key]) for key, f in floor.items()} for floor in floors]
     at_floor = np.zeros((len(floors), len(hops), B))   # each hop's extra energy at each floor
     for v, floor in enumerate(floors):
         for h, (exact, a, slope) in enumerate(energy):
@@ -365,6 +372,34 @@ def _charge(ctx, dp: int, F: np.ndarray, level: int, below: int, s: NestStructur
     for pattern in range(lowest.shape[1]):   # the hops in ``pattern`` loop their tensor in the split
         rest = sum((at_floor[:, h] for h in range(len(hops)) if not pattern >> h & 1), np.zeros((len(floors), B)))
         out = np.minimum(out, lowest[None, :, pattern] + rest)
+    return out
+
+
+def _overflow_floor(ctx, dp: int, F: np.ndarray, level: int, hops) -> dict:
+    """Per hop (child, tensor): [B] a refetch floor from the child's capacity. If what is left of the
+    tensor's ranks overflows the child when it all goes under it (the spatial factors under it are
+    chosen), every completion loops one of those ranks between the complete levels and the child, so
+    every loop not indexing the tensor in the complete levels is outside that loop: the refetch factor
+    is at least their product. Else 1."""
+    left = dict(zip(ctx.einsum.ranks, left_of(ctx, F).T))
+    out = {}
+    for _, c, t in hops:
+        node, tensor = ctx.arch.nodes[c], ctx.einsum.tensor(t)
+        out[(c, t)] = np.ones(len(F), np.int64)
+        if node.size is None:
+            continue
+        over, ext = np.zeros(len(F), bool), {}
+        for r in tensor.ranks:
+            inside = [k for k in ctx.rank_slots[r] if ctx.slots[k].node > c and ctx.slots[k].axis is not None]
+            room = any(ctx.slots[k].node >= c and ctx.slots[k].axis is None for k in ctx.rank_slots[r])
+            ext[r] = (left[r] if room else 1) * np.prod(F[:, inside], axis=1)
+            if not room:   # no loop under the child can take it
+                over |= left[r] > 1
+        alone = {u.name: (c,) if u.name == t else () for u in ctx.einsum.tensors}
+        over |= ~_tiles_fit(ctx.einsum, node, alone, c, ext)
+        irrelevant = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node <= level
+                      and sl.rank not in tensor.ranks]
+        out[(c, t)] = np.where(over, np.prod(F[:, irrelevant], axis=1), 1)
     return out
 
 
