@@ -61,6 +61,7 @@ def run(args) -> int:
     if args.json:
         print(json.dumps({
             "einsums": [{"einsum": r.einsum.name, "reused_from": net.reused.get(r.einsum.name),
+                         "padding": {k: {"bound": b, "padded": p} for k, (b, p) in r.padding.items()},
                          "mapping": mapping_dict(r.mapping) if r.mapping else None,
                          "result": r.result.to_dict() if r.result else None, "search": asdict(r.stats),
                          "pareto": [{"mapping": mapping_dict(m), "energy": res.energy, "cycles": res.cycles}
@@ -75,6 +76,9 @@ def run(args) -> int:
                   f"({r.stats.tilings:,} tilings fit; check capacities and constraints)")
             continue
         print(loop_nest(spec.arch, r.mapping, r.result))
+        for rank, (bound, padded) in r.padding.items():
+            print(f"Imperfect factorization: {rank} padded {bound} -> {padded}: the loops run over {padded}, "
+                  f"the {padded - bound} padding positions moved and computed as zeros (counted below)")
         print(summary(r.result))
         s = r.stats
         print(f"\nSearch: {s.mapspace:,} mappings in {s.groups - s.groups_pruned:,} of {s.groups:,} "

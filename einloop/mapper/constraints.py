@@ -47,6 +47,8 @@ class LevelConstraint:
 class Constraints:
     levels: dict[str, LevelConstraint] = field(default_factory=dict)
     dataflow: str = "unconstrained"
+    imperfect: dict[str, float] = field(default_factory=dict)   # rank ("*": every rank) -> padding allowed,
+    # as a fraction of its bound: its factors may multiply to up to that much more (mapper/imperfect.py)
 
     def at(self, name: str) -> LevelConstraint:
         return self.levels.get(name, LevelConstraint())
@@ -67,6 +69,7 @@ class _LevelSpec(_Spec):
 class _ConstraintsSpec(_Spec):
     dataflow: str = "unconstrained"
     levels: list[_LevelSpec] = []
+    imperfect: dict[str, float] | float | None = None
 
 
 def read_constraints(data: Any, file: str = "") -> Constraints:
@@ -86,7 +89,13 @@ def read_constraints(data: Any, file: str = "") -> Constraints:
             None if lv.ranks is None else frozenset(lv.ranks), None if lv.permutation is None else tuple(lv.permutation),
             None if "X" not in sp else frozenset(sp["X"]), None if "Y" not in sp else frozenset(sp["Y"]),
             lv.min_utilization)
-    return Constraints(levels, spec.dataflow)
+    imperfect = spec.imperfect if isinstance(spec.imperfect, dict) else \
+        {} if spec.imperfect is None else {"*": spec.imperfect}
+    for rank, fraction in imperfect.items():
+        if not 0 <= fraction <= 1:
+            raise SpecError(f"imperfect factorization pads a rank by a fraction of its bound from 0 to 1, got "
+                            f"{fraction}", file=file, field=f"constraints.imperfect{'' if rank == '*' else '.' + rank}")
+    return Constraints(levels, spec.dataflow, imperfect)
 
 
 ROLES = ("input", "weight", "output")
@@ -99,14 +108,18 @@ def resolve_roles(constraints: Constraints, einsum: Einsum) -> Constraints:
 
     def named(ts):
         return frozenset(names.get(t, t) for t in ts)
-    return Constraints({k: replace(c, keep=named(c.keep), bypass=named(c.bypass)) for k, c in
-                        constraints.levels.items()}, constraints.dataflow)
+    return replace(constraints, levels={k: replace(c, keep=named(c.keep), bypass=named(c.bypass))
+                                        for k, c in constraints.levels.items()})
 
 
 def check(constraints: Constraints, einsum: Einsum, arch: Architecture, file: str = "") -> None:
     """Names in the constraints must exist in the architecture and the Einsum."""
     nodes = {n.name: n for n in arch.nodes}
     tensors = {t.name for t in einsum.tensors}
+    bad = sorted(set(constraints.imperfect) - set(einsum.ranks) - {"*"})
+    if bad:
+        raise SpecError(f"unknown rank(s) {', '.join(bad)}; ranks: {', '.join(einsum.ranks)}", file=file,
+                        field="constraints.imperfect")
     for name, c in constraints.levels.items():
         fld = f"constraints.{name}"
         if name not in nodes:
@@ -178,7 +191,7 @@ def expand_dataflow(constraints: Constraints, einsum: Einsum, arch: Architecture
     levels = dict(constraints.levels)
     for lv, c in added.items():
         levels[lv] = _merge(levels.get(lv, LevelConstraint()), c)
-    return Constraints(levels, name)
+    return replace(constraints, levels=levels)
 
 
 def conv_roles(einsum: Einsum) -> dict[str, str]:

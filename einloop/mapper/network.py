@@ -66,23 +66,23 @@ def map_workload(workload: Workload, arch: Architecture, constraints: Constraint
     if progress and len(jobs) > 1:
         from tqdm import tqdm
         bar = tqdm(total=len(jobs), desc="shapes", unit="einsum")
-    done: dict[tuple, MapResult] = {}
+    done: dict[str, MapResult] = {}   # by the name of each shape's first Einsum (a result's may be padded)
     if side_by_side:
         with process_context().Pool(min(workers, len(jobs))) as pool:
             for r in pool.imap_unordered(_map_shape, jobs):
-                done[shape_key(r.einsum)] = r
+                done[r.einsum.name] = r
                 if bar:
                     bar.update(1)
     else:
         for job in jobs:
             r = _map_shape(job, progress=progress)
-            done[shape_key(r.einsum)] = r
+            done[r.einsum.name] = r
             if bar:
                 bar.update(1)
     if bar:
         bar.close()
     for e in selected:
-        first = done[shape_key(e)]
+        first = done[firsts[shape_key(e)].name]
         if first.einsum.name == e.name:
             out.layers.append(first)
         else:
@@ -96,7 +96,7 @@ def _map_shape(job, progress: bool = False) -> MapResult:
     e, arch, constraints, options = job
     cons, note = constraints_for(e, arch, constraints)
     r = map_einsum(e, arch, cons, progress=progress, **options)
-    r.note = note
+    r.note = "; ".join(n for n in (note, r.note) if n)
     return r
 
 
@@ -124,9 +124,12 @@ def _renamed(first: MapResult, e: Einsum, arch: Architecture, rule: str) -> MapR
 
     if first.mapping is None:
         return MapResult(e, None, None, first.stats, note=first.note)
+    if first.padding:   # the same padded bounds
+        e = e.padded({r: padded for r, (_, padded) in first.padding.items()})
     names = {a.name: b.name for a, b in zip(first.einsum.tensors, e.tensors)}
     nodes = tuple(NodeMapping(n.target, n.loops, None if n.keep is None else frozenset(names[t] for t in n.keep),
                               frozenset(names[t] for t in n.bypass)) for n in first.mapping.nodes)
     mapping = Mapping(nodes)
     stats = dc_replace(first.stats, seconds=0.0, evaluated=0, pruned=0)
-    return MapResult(e, mapping, evaluate(e, arch, mapping, reuse_rule=rule), stats, note=first.note)
+    return MapResult(e, mapping, evaluate(e, arch, mapping, reuse_rule=rule), stats, note=first.note,
+                     padding=first.padding)

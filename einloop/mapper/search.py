@@ -80,6 +80,7 @@ class MapResult:
     stats: SearchStats
     pareto: list[tuple[Mapping, Result]] = field(default_factory=list)
     note: str = ""             # e.g. a named dataflow that did not apply to this Einsum
+    padding: dict[str, tuple[int, int]] = field(default_factory=dict)   # rank -> (bound, padded bound): imperfect.py
 
 
 @dataclass
@@ -740,13 +741,19 @@ def _mapping(ctx: _Context, cand: _Candidate) -> Mapping:
 def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | None = None, *,
                objective: str = "energy", time_limit: float | None = None, workers: int | None = None,
                reuse_rule: str = "2024", chunk: int = 2048, rows_per_task: int = 16,
-               progress: bool = False) -> MapResult:
-    """The optimal mapping of one Einsum (or the Pareto front of energy and cycles)."""
+               progress: bool = False, limit: float = np.inf) -> MapResult:
+    """The optimal mapping of one Einsum (or the Pareto front of energy and cycles). ``limit``: only a
+    mapping whose objective is below it is wanted (another search has one): none may be returned.
+    Constraints allowing imperfect factorization search the padded bounds (imperfect.py)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     start = time.perf_counter()
     cons = resolve_roles(constraints or Constraints(), einsum)
     check(cons, einsum, arch)
+    if cons.imperfect:
+        from einloop.mapper.imperfect import map_padded
+        return map_padded(einsum, arch, cons, objective=objective, time_limit=time_limit, workers=workers,
+                          reuse_rule=reuse_rule, chunk=chunk, rows_per_task=rows_per_task, progress=progress)
     cons = expand_dataflow(cons, einsum, arch)
     slot_list = slots(einsum, arch, cons)
     dps = dataplacements(einsum, arch, cons)
@@ -764,15 +771,19 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     try:   # a second core bounds every other dataplacement
         bounds = _bound_groups(ctx, spatial, stats, helper)
         tasks = _tasks(bounds, spatial, rows_per_task)
-        if objective != "pareto":
-            floor = float(tasks[0][2][0]) if tasks and stats.proven_optimal else -np.inf
-            best = _seed(ctx, spatial, floor=floor, first=tasks[0][0] if tasks else None)
+        if objective != "pareto" and tasks and float(tasks[0][2][0]) <= limit:
+            floor = float(tasks[0][2][0]) if stats.proven_optimal else -np.inf
+            best = _seed(ctx, spatial, floor=floor, first=tasks[0][0])
+            if best is not None and best.key[0] >= limit:
+                best = None
     finally:
         if helper is not None:
             helper.terminate()
-    live = sum(1 for t in tasks if objective == "pareto" or best is None or t[2][0] <= best.key[0])
+    def bar_value() -> float:   # what a mapping must beat
+        return min(limit, best.key[0] if best is not None else np.inf)
+    live = sum(1 for t in tasks if objective == "pareto" or t[2][0] <= bar_value())
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
-    shared = mp_ctx.Value("d", np.inf if best is None else best.key[0]) if use_pool and objective != "pareto" else None
+    shared = mp_ctx.Value("d", bar_value()) if use_pool and objective != "pareto" else None
     pools = [mp_ctx.Pool(1, initializer=_init, initargs=(ctx, shared)) for _ in range(workers)] if use_pool else []
     # forked now: the workers inherit what bounding and seeding cached
     front: list[_Candidate] = []
@@ -793,7 +804,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             stats.groups_skipped += 1
         else:
             stats.groups_pruned += groups_pruned
-        if cand is not None and (best is None or cand.key < best.key):
+        if cand is not None and cand.key[0] < limit and (best is None or cand.key < best.key):
             best = cand
         if fr:
             front = _pareto(front + fr)
@@ -801,7 +812,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             bar.update(1)
 
     def beaten(task) -> bool:
-        return objective != "pareto" and best is not None and task[2][0] > best.key[0]
+        return objective != "pareto" and task[2][0] > bar_value()
 
     try:
         if not pools:
@@ -812,7 +823,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
                 if beaten(task):   # sorted: the rest too
                     stats.groups_pruned += sum(len(t[1]) for t in tasks[k:])
                     break
-                absorb(_run_group_serial(task, best.key[0] if best is not None else np.inf))
+                absorb(_run_group_serial(task, bar_value()))
         else:
             queues = _by_placement(tasks, len(pools))
             inbox: queue.SimpleQueue = queue.SimpleQueue()

@@ -71,6 +71,14 @@ class Einsum:
         tensors = tuple(Tensor(a.tensor, a.indices, int(bits.get(a.tensor, default_bits)), out) for a, out in accesses)
         return Einsum(name or parsed.output.tensor, dict(ranks), tensors, text)
 
+    def padded(self, bounds: dict[str, int]) -> "Einsum":
+        """The same Einsum over larger bounds for some ranks (imperfect factorization: the extra
+        positions are padding, mapper/imperfect.py)."""
+        small = sorted(r for r, b in bounds.items() if b < self.ranks[r])
+        if small:
+            raise SpecError(f"a padded bound must be at least the rank's bound: {', '.join(small)}", field="ranks")
+        return Einsum(self.name, {**self.ranks, **bounds}, self.tensors, self.text, self.op)
+
     # ---- derived facts -------------------------------------------------------------------------
     @property
     def output(self) -> Tensor:
