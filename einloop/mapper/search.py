@@ -133,11 +133,12 @@ class _Context:
 
 _CTX: _Context | None = None
 _BEST = None
+_CLAIMS = None   # the helper's share of the group bounds: [next from the front, end] (_bound_groups)
 
 
-def _init(ctx, best):
-    global _CTX, _BEST
-    _CTX, _BEST = ctx, best
+def _init(ctx, best, claims=None):
+    global _CTX, _BEST, _CLAIMS
+    _CTX, _BEST, _CLAIMS = ctx, best, claims
 
 
 def _objective(name: str, energy, cycles):
@@ -764,16 +765,23 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     mp_ctx = process_context()
     stats.groups = len(dps) * len(spatial)
-    helper = mp_ctx.Pool(1, initializer=_init, initargs=(ctx, None)) \
+    claims = mp_ctx.Array("i", [0, len(dps)])
+    helper = mp_ctx.Pool(1, initializer=_init, initargs=(ctx, None, claims)) \
         if workers > 1 and len(dps) > 1 and stats.groups >= HELPED_GROUPS else None
     best: _Candidate | None = None
     try:   # a second core seeds, then bounds dataplacements
-        seeding = helper.apply_async(_seed_task, (spatial,)) if helper is not None and objective != "pareto" else None
-        bounds = _bound_groups(ctx, spatial, stats, helper, seeding)
+        helped = helper.apply_async(_helper_task, (spatial, objective != "pareto")) if helper is not None else None
+        bounds = _bound_groups(ctx, spatial, stats, claims)
+        seed = None
+        if helped is not None:
+            seed, theirs = helped.get()
+            bounds = dict(sorted({**bounds, **theirs}.items()))
+        if len(bounds) < len(dps):   # the time limit stopped the bounds: groups never searched
+            stats.proven_optimal = False
         tasks = _tasks(bounds, spatial, rows_per_task)
         if objective != "pareto" and tasks and float(tasks[0][2][0]) <= limit:
             floor = float(tasks[0][2][0]) if stats.proven_optimal else -np.inf
-            best = seeding.get() if seeding is not None else _seed(ctx, spatial, floor=floor)
+            best = seed if helped is not None else _seed(ctx, spatial, floor=floor)
             if best is not None and best.key[0] >= limit:
                 best = None
     finally:
@@ -899,24 +907,28 @@ def process_context():
     return mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
 
 
-def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, helper=None,
-                  seeding=None) -> dict[int, tuple]:
+def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, claims, back: bool = False
+                  ) -> dict[int, tuple]:
     """Per dataplacement, the bound of each spatial choice (a group: _group_bounds, valid for every
     tiling and order in it, so groups are pruned before their tilings are enumerated) and the floor of
-    what is outside the merged levels' hops (_group_parts). ``helper``: a pool that takes the second
-    half of the dataplacements left once it is free (``seeding``, its seed, is done)."""
-    todo, away, bounds = list(range(len(ctx.dps))), {}, {}
-    while todo:
+    what is outside the merged levels' hops (_group_parts). The dataplacements are claimed one at a
+    time from ``claims`` ([next, end]: shared with a helper, which claims from the ``back``), so
+    neither process waits for more than one."""
+    bounds = {}
+    while True:
         if ctx.late():
             stats.proven_optimal = False
             return bounds
-        if helper is not None and not away and len(todo) > 1 and (seeding is None or seeding.ready()):
-            todo, half = todo[:len(todo) // 2], todo[len(todo) // 2:]
-            away = {dp: helper.apply_async(_bounds_task, (dp, spatial)) for dp in half}
-        dp = todo.pop(0)
+        with claims.get_lock():
+            if claims[0] >= claims[1]:
+                return bounds
+            if back:
+                claims[1] -= 1
+                dp = claims[1]
+            else:
+                dp = claims[0]
+                claims[0] += 1
         bounds[dp] = _group_parts(ctx, dp, spatial)
-    bounds.update((dp, result.get()) for dp, result in away.items())
-    return dict(sorted(bounds.items()))
 
 
 def _tasks(bounds: dict[int, tuple], spatial: np.ndarray, rows_per_task: int) -> list:
@@ -935,14 +947,10 @@ def _tasks(bounds: dict[int, tuple], spatial: np.ndarray, rows_per_task: int) ->
     return tasks
 
 
-def _bounds_task(dp: int, spatial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """_group_parts on a helper process."""
-    return _group_parts(_CTX, dp, spatial)
-
-
-def _seed_task(spatial: np.ndarray) -> _Candidate | None:
-    """_seed on a helper process (no group bound known yet: no floor to stop at)."""
-    return _seed(_CTX, spatial)
+def _helper_task(spatial: np.ndarray, seed: bool) -> tuple[_Candidate | None, dict[int, tuple]]:
+    """On a helper process: the seed (no group bound known yet: no floor to stop at), then group bounds
+    of the dataplacements the main process has not claimed, from the back."""
+    return _seed(_CTX, spatial) if seed else None, _bound_groups(_CTX, spatial, SearchStats(), _CLAIMS, back=True)
 
 
 def _run_group_serial(task, best_value: float):
