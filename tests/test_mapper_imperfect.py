@@ -116,3 +116,18 @@ def test_cli_prints_and_reports_the_padding(tmp_path, capsys):
     assert layer["result"]["computes"] == 100 * 100 * padded
     assert main(args) == 0
     assert f"n padded 100 -> {padded}" in capsys.readouterr().out
+
+
+def test_network_layers_of_one_shape_share_the_padding():
+    # two Einsums of one shape (names differ): searched once, the second evaluated on the same padded bounds
+    from einloop.mapper.network import map_workload
+    from einloop.spec.workload import Workload
+    first = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", dict(m=3, n=5, k=1), name="a")
+    second = Einsum.parse("Y[m,n] += Z[m,k] * C[k,n]", dict(m=3, n=5, k=1), name="b")
+    net = map_workload(Workload("two", (first, second)), pe_arch(), Constraints(imperfect={"n": 0.25}),
+                       objective="cycles", workers=1)
+    assert net.reused == {"b": "a"}
+    a, b = net.layers
+    assert a.padding == b.padding == {"n": (5, 6)}
+    assert b.einsum.ranks["n"] == 6 and b.result.cycles == a.result.cycles == 9
+    assert b.result.energy == pytest.approx(a.result.energy, rel=1e-12)
