@@ -66,7 +66,7 @@ def map_padded(einsum: Einsum, arch: Architecture, cons, *, objective: str, time
         padded = einsum if bounds == einsum.ranks else einsum.padded(bounds)
         limit = np.inf if best is None or objective == "pareto" else _objective_value(best, objective)
         r = map_einsum(padded, arch, plain, objective=objective, time_limit=left, limit=limit, **options)
-        _add(stats, r.stats)
+        stats.add(r.stats)
         front += r.pareto
         if r.result is not None and (best is None or _objective_value(r, objective) < limit):
             best = r
@@ -93,12 +93,3 @@ def _front(points: list) -> list:
         if not out or p[1].cycles < out[-1][1].cycles:
             out.append(p)
     return out
-
-
-def _add(total, part) -> None:
-    """Sum one combination's search statistics into ``total`` (optimal only if every one is)."""
-    total.dataplacements = max(total.dataplacements, part.dataplacements)
-    for name in ("mapspace", "groups", "groups_pruned", "groups_skipped", "tilings", "evaluated",
-                 "pruned"):
-        setattr(total, name, getattr(total, name) + getattr(part, name))
-    total.proven_optimal = total.proven_optimal and part.proven_optimal

@@ -71,6 +71,13 @@ class SearchStats:
     seconds: float = 0.0
     proven_optimal: bool = True
 
+    def add(self, other: "SearchStats") -> None:
+        """Count another search of the same Einsum in (optimal only if both are; seconds not summed)."""
+        self.dataplacements = max(self.dataplacements, other.dataplacements)
+        for name in ("mapspace", "groups", "groups_pruned", "groups_skipped", "tilings", "evaluated", "pruned"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.proven_optimal = self.proven_optimal and other.proven_optimal
+
 
 @dataclass
 class MapResult:
@@ -123,9 +130,13 @@ class _Context:
         self.last_slot = {r: max(k for k, sl in enumerate(slot_list) if sl.rank == r and sl.axis is None)
                           for r in einsum.ranks}
         self.spatial_cols = [k for k, sl in enumerate(slot_list) if sl.axis is not None]
+        self.cap = None        # cycles a mapping may not exceed (the energy objective under a cycle cap)
+        self.strict = False    # only strictly fewer cycles matter (integers: the limit is one less)
 
     def objective_of(self, energy, cycles):
-        return _objective(self.objective, energy, cycles)
+        """The objective, infinite past the cycle cap (cycles_then_energy's second search)."""
+        value = _objective(self.objective, energy, cycles)
+        return value if self.cap is None else np.where(np.asarray(cycles) <= self.cap, value, np.inf)
 
     def late(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
@@ -151,9 +162,11 @@ def _level_active(ctx: _Context, active: np.ndarray) -> list[tuple[str, ...]]:
 
 
 def _limit(local: _Candidate | None = None) -> float:
-    """The objective value a mapping must not exceed to matter: the best known anywhere."""
+    """The objective value a mapping must not exceed to matter: the best known anywhere (less one
+    cycle, for a search that only wants fewer)."""
     shared = _BEST.value if _BEST is not None else np.inf
-    return min(shared, local.key[0] if local is not None else np.inf)
+    value = min(shared, local.key[0] if local is not None else np.inf)
+    return value - 1 + 1e-9 if _CTX is not None and _CTX.strict else value
 
 
 def _run_group(task):
@@ -292,7 +305,7 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
     if decided_extra is None:   # each tensor at its own best order (the same in both passes), for the
         # rows the rest leaves within reach (the others are dropped already: the extras only add)
         decided_extra = np.zeros(len(F))
-        reach = _objective(ctx.objective, optimistic.energy, optimistic.cycles) <= _limit()
+        reach = ctx.objective_of(optimistic.energy, optimistic.cycles) <= _limit()
         reached = T[reach]
         for t, ((s, cols), *_) in per_tensor.items():
             mine = [h for h in decided if h[2] == t]
@@ -305,13 +318,13 @@ def _outer_pass(ctx: _Context, dp: int, F: np.ndarray, level: int, decided_extra
             decided_extra[reach] += window_energy(ctx, dp, F[reach], level, below[0], base_s, take_rows(nc, reach),
                                                   take_rows(optimistic, reach), windowed)
     energy = optimistic.energy + decided_extra
-    bound = _objective(ctx.objective, energy, optimistic.cycles)
+    bound = ctx.objective_of(energy, optimistic.cycles)
     idx = np.nonzero(bound <= _limit())[0]
     if len(idx) and decided:   # then one order per level for all decided hops together: in the cheap pass
         # only where the rows share their decided parts (the lowest is kept per part), else after the splits
         lowest = _decided_lowest(ctx, dp, F[idx], level, below[0], decided, None if thorough else SHARED)
         if lowest is not None:
-            bound[idx] = np.maximum(bound[idx], _objective(ctx.objective, lowest + rest[idx], optimistic.cycles[idx]))
+            bound[idx] = np.maximum(bound[idx], ctx.objective_of(lowest + rest[idx], optimistic.cycles[idx]))
     return bound, decided_extra
 
 
@@ -439,7 +452,7 @@ def _tiling_bounds(ctx: _Context, dp: int, T: np.ndarray, joint: bool = False, l
     if choices:
         some = np.isfinite(np.min(choices, axis=0))
         charge = np.where(some, np.min(choices, axis=0), charge)
-    return _objective(ctx.objective, base.energy + charge, base.cycles)
+    return ctx.objective_of(base.energy + charge, base.cycles)
 
 
 def _group_bounds(ctx: _Context, dp: int, spatial: np.ndarray, pairs: bool = False) -> np.ndarray:
@@ -466,7 +479,7 @@ def _group_parts(ctx: _Context, dp: int, spatial: np.ndarray, pairs: bool = Fals
         return bound, np.full(len(T), -np.inf)
     energy = optimistic.energy + merged_energy(ctx, dp, spatial, ctx.merge_level, s, nc, optimistic, pairs)
     upper = [h for h in links(ctx, dp) if h[1] <= ctx.merge_level]   # merged_energy adds nothing to these
-    return np.maximum(bound, _objective(ctx.objective, energy, optimistic.cycles)), \
+    return np.maximum(bound, ctx.objective_of(energy, optimistic.cycles)), \
         energy - link_energy(optimistic, upper)
 
 
@@ -520,11 +533,10 @@ def _run_chunk(task, per_row):
     """Evaluate every canonical order of every tiling in a chunk; return the best and the counts."""
     dp, rows, bounds = task
     ctx = _CTX
-    best_shared = _BEST.value if _BEST is not None else np.inf
-    keep = bounds <= best_shared if ctx.objective != "pareto" else np.ones(len(bounds), bool)
+    keep = bounds <= _limit() if ctx.objective != "pareto" else np.ones(len(bounds), bool)
     rows, bounds = rows[keep], bounds[keep]
     pruned = int(per_row[~keep].sum())
-    if ctx.objective == "energy":
+    if ctx.objective == "energy" and ctx.cap is None:   # per-level order tables (a cap needs every order)
         best, tables, exact = _best_orders(ctx, dp, rows, bounds)
         return best, [], tables + exact, pruned + max(int(per_row[keep].sum()) - exact, 0)
     best: _Candidate | None = None
@@ -549,7 +561,7 @@ def _run_chunk(task, per_row):
             s, cols = cached_structure(ctx, dp, combo, active)
             c = evaluate_batch(s, rows_here[:, cols], reuse_rule=ctx.rule)
             evaluated += len(rows_here)
-            obj = _objective(ctx.objective, c.energy, c.cycles)
+            obj = ctx.objective_of(c.energy, c.cycles)
             obj = np.where(c.valid, obj, np.inf)
             if ctx.objective == "pareto":
                 for j in np.nonzero(c.valid)[0]:
@@ -621,7 +633,7 @@ def _loses_tie(ctx: _Context, best: _Candidate | None, energy: float, cycles: fl
     cycles at least ``cycles`` must lose to ``best`` under the energy objective: at best's energy, ties
     go to fewer cycles, then to the smaller (dataplacement, factors). Then it needs no evaluation.
     Energies within TIE of each other are one energy (the bound sums the same terms in another order)."""
-    if best is None or ctx.objective != "energy" or energy < best.energy * (1 - TIE):
+    if best is None or ctx.objective != "energy" or ctx.cap is not None or energy < best.energy * (1 - TIE):
         return False
     later = (dp, tuple(int(x) for x in row)) > (best.dp, best.factors)
     return cycles > best.cycles or (cycles >= best.cycles and later)
@@ -686,7 +698,7 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
             s, cols = cached_structure(ctx, dp, combo, active)
             energy += _exact_delta(base, evaluate_batch(s, rows[:, cols], reuse_rule=ctx.rule, tensors=(t.name,)),
                                    t.name, mask)
-        return _objective(ctx.objective, energy, base.cycles[mask])
+        return ctx.objective_of(energy, base.cycles[mask])
 
     def walk(chosen, mask):
         depth = len(chosen)
@@ -741,24 +753,30 @@ def _mapping(ctx: _Context, cand: _Candidate) -> Mapping:
 def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | None = None, *,
                objective: str = "energy", time_limit: float | None = None, workers: int | None = None,
                reuse_rule: str = "2024", chunk: int = 2048, rows_per_task: int = 16,
-               progress: bool = False, limit: float = np.inf) -> MapResult:
+               progress: bool = False, limit: float = np.inf, cap: float | None = None,
+               strict: bool = False) -> MapResult:
     """The optimal mapping of one Einsum (or the Pareto front of energy and cycles). ``limit``: only a
     mapping whose objective is below it is wanted (another search has one): none may be returned.
-    Constraints allowing imperfect factorization search the padded bounds (imperfect.py)."""
+    Constraints allowing imperfect factorization search the padded bounds (imperfect.py); the cycles
+    objective is two searches (_cycles_then_energy). ``cap`` and ``strict``: see _Context."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     start = time.perf_counter()
     cons = resolve_roles(constraints or Constraints(), einsum)
     check(cons, einsum, arch)
+    options = dict(time_limit=time_limit, workers=workers, reuse_rule=reuse_rule, chunk=chunk,
+                   rows_per_task=rows_per_task, progress=progress)
     if cons.imperfect:
         from einloop.mapper.imperfect import map_padded
-        return map_padded(einsum, arch, cons, objective=objective, time_limit=time_limit, workers=workers,
-                          reuse_rule=reuse_rule, chunk=chunk, rows_per_task=rows_per_task, progress=progress)
+        return map_padded(einsum, arch, cons, objective=objective, **options)
+    if objective == "cycles" and not strict:
+        return _cycles_then_energy(einsum, arch, cons, **options)
     cons = expand_dataflow(cons, einsum, arch)
     slot_list = slots(einsum, arch, cons)
     dps = dataplacements(einsum, arch, cons)
     ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk,
                    None if time_limit is None else time.time() + time_limit)
+    ctx.cap, ctx.strict = cap, strict
     stats = SearchStats(dataplacements=len(dps))
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
     _init(ctx, None)
@@ -787,8 +805,9 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     finally:
         if helper is not None:
             helper.terminate()
-    def bar_value() -> float:   # what a mapping must beat
-        return min(limit, best.key[0] if best is not None else np.inf)
+    def bar_value() -> float:   # what a mapping must not exceed to matter
+        value = min(limit, best.key[0] if best is not None else np.inf)
+        return value - 1 + 1e-9 if strict else value
     live = sum(1 for t in tasks if objective == "pareto" or t[2][0] <= bar_value())
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
     shared = mp_ctx.Value("d", bar_value()) if use_pool and objective != "pareto" else None
@@ -883,6 +902,27 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         return MapResult(einsum, None, None, stats)
     mapping = _mapping(ctx, best)
     return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
+
+
+def _cycles_then_energy(einsum: Einsum, arch: Architecture, cons: Constraints, *, time_limit: float | None,
+                        **options) -> MapResult:
+    """The fewest cycles, ties to the lowest energy. Many mappings share the fewest cycles (every one
+    that fills the array without stalls), and one search would evaluate every one to break the tie.
+    So: the fewest cycles, where only strictly fewer matter (cycles are integers: ties pruned); then
+    the lowest energy with at most that many cycles (a cycle cap prunes by the cycle floors), among
+    which the first search's mapping is (at its energy, a smaller key may win: determinism)."""
+    start = time.perf_counter()
+    first = map_einsum(einsum, arch, cons, objective="cycles", strict=True, time_limit=time_limit, **options)
+    if first.result is None:
+        return first
+    left = None if time_limit is None else max(0.01, time_limit - (time.perf_counter() - start))
+    second = map_einsum(einsum, arch, cons, objective="energy", cap=first.result.cycles, time_limit=left,
+                        limit=first.result.energy * (1 + 1e-9), **options)
+    stats = first.stats
+    stats.add(second.stats)
+    stats.seconds = time.perf_counter() - start
+    best = second if second.result is not None and second.result.cycles <= first.result.cycles else first
+    return MapResult(einsum, best.mapping, best.result, stats)
 
 
 def _by_placement(tasks: list, workers: int) -> list[collections.deque]:
