@@ -131,7 +131,7 @@ class Neighbourhood:
         """(objective, energy, cycles) per row; invalid rows get an infinite objective."""
         s, cols = self.structure(dp, menu)
         c = evaluate_batch(s, F[:, cols], reuse_rule=self.ctx.rule)
-        obj = self.ctx.objective_of(c.energy, c.cycles)
+        obj = self.ctx.guide_of(c.energy, c.cycles)
         return np.where(c.valid & self.allowed(F), obj, np.inf), c.energy, c.cycles
 
     def neighbours(self, row: np.ndarray) -> np.ndarray:

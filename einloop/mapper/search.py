@@ -138,6 +138,13 @@ class _Context:
         value = _objective(self.objective, energy, cycles)
         return value if self.cap is None else np.where(np.asarray(cycles) <= self.cap, value, np.inf)
 
+    def guide_of(self, energy, cycles):
+        """What the local search descends: the objective, past a cycle cap raised with the excess
+        instead of infinite (so that a descent from over the cap can reach under it; equal under it)."""
+        if self.cap is None:
+            return self.objective_of(energy, cycles)
+        return _objective(self.objective, energy, cycles) * np.maximum(1.0, np.asarray(cycles) / self.cap) ** 4
+
     def late(self) -> bool:
         return self.deadline is not None and time.time() > self.deadline
 
@@ -402,6 +409,8 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
     if best is None or not np.isfinite(best[0]):
         return None
     obj, energy, cycles, dp, menu, row = best
+    if not np.isfinite(ctx.objective_of(energy, cycles)):   # over a cycle cap
+        return None
     return _Candidate.of(obj, energy, cycles, dp, row, hood.orders(menu, row))
 
 
