@@ -386,24 +386,23 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
     layer 6,326 vs 6,599 uJ, ResNet-50 3x3/2 908 vs 966 uJ, the 1x1 and matmul the same)."""
     hood = Neighbourhood(ctx, spatial)
     points = []
-    for dp in [max(range(len(ctx.dps)), key=lambda d: (sum(len(v) for v in ctx.dps[d].values()), -d))]:
-        rank = _tiling_bounds(ctx, dp, _complete(ctx, spatial))   # a ranking (the rest outermost), not a bound
-        rows = spatial[np.lexsort((np.arange(len(spatial)), rank))[:width]]
+    dp = max(range(len(ctx.dps)), key=lambda d: (sum(len(v) for v in ctx.dps[d].values()), -d))
+    rank = _tiling_bounds(ctx, dp, _complete(ctx, spatial))   # a ranking (the rest outermost), not a bound
+    rows = spatial[np.lexsort((np.arange(len(spatial)), rank))[:width]]
 
-        def beam(F, level, dp=dp):   # a ranking, not a bound: the rest in the outermost level ranks better
-            b = _tiling_bounds(ctx, dp, _complete(ctx, F))
-            keep = np.zeros(len(F), bool)
-            if not ctx.late() or not points:   # past the time limit: finish the first beam only
-                keep[np.lexsort((np.arange(len(F)), b))[:width]] = True
-            return keep
-        try:
-            T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], rows, beam)
-        except TooManyTilings:
-            continue
-        for m in range(max(len(menu) for menu in hood.menus)):
-            menu = tuple(min(m, len(options) - 1) for options in hood.menus)
-            obj = hood.evaluate(dp, menu, T)[0]
-            points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
+    def beam(F, level):   # a ranking, not a bound: the rest in the outermost level ranks better (the beam
+        # finishes past the time limit too: a time-limited answer needs a mapping)
+        keep = np.zeros(len(F), bool)
+        keep[np.lexsort((np.arange(len(F)), _tiling_bounds(ctx, dp, _complete(ctx, F))))[:width]] = True
+        return keep
+    try:
+        T = temporal_tilings(ctx.einsum, ctx.arch, ctx.cons, ctx.slots, ctx.dps[dp], rows, beam)
+    except TooManyTilings:
+        return None
+    for m in range(max(len(menu) for menu in hood.menus)):
+        menu = tuple(min(m, len(options) - 1) for options in hood.menus)
+        obj = hood.evaluate(dp, menu, T)[0]
+        points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
     points.sort(key=lambda x: x[:4])
     best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline, target=floor)
     if best is None or not np.isfinite(best[0]):
@@ -956,8 +955,8 @@ def process_context():
     return mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
 
 
-def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, claims, back: bool = False
-                  ) -> dict[int, tuple]:
+def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, claims,
+                  back: bool = False) -> dict[int, tuple]:
     """Per dataplacement, the bound of each spatial choice (a group: _group_bounds, valid for every
     tiling and order in it, so groups are pruned before their tilings are enumerated) and the floor of
     what is outside the merged levels' hops (_group_parts). The dataplacements are claimed one at a
