@@ -68,8 +68,8 @@ def map_padded(einsum: Einsum, arch: Architecture, cons, *, objective: str, time
         r = map_einsum(padded, arch, plain, objective=objective, time_limit=left, limit=limit, **options)
         stats.add(r.stats)
         front += r.pareto
-        if r.result is not None and (best is None or _objective_value(r, objective) < limit):
-            best = r
+        if r.result is not None and (best is None or _key(r, objective) < _key(best, objective)):
+            best = r   # ties to less padding (searched first); cycles ties to lower energy, as unpadded
     stats.seconds = time.perf_counter() - start
     if best is None:
         return MapResult(einsum, None, None, stats)
@@ -77,6 +77,11 @@ def map_padded(einsum: Einsum, arch: Architecture, cons, *, objective: str, time
     note = "; ".join(f"{k} padded {a} -> {b}" for k, (a, b) in padding.items())
     return MapResult(best.einsum, best.mapping, best.result, stats, _front(front), note=note,
                      padding=padding)
+
+
+def _key(r, objective: str) -> tuple[float, float]:
+    """How two combinations' answers compare: the objective, then energy (the search's own tie-break)."""
+    return _objective_value(r, objective), r.result.energy
 
 
 def _objective_value(r, objective: str) -> float:
