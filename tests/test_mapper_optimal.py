@@ -341,6 +341,13 @@ def test_per_level_order_minimum_is_the_minimum_over_all_orders(seed):
     assert checked > 0
 
 
+def complete_down_to(ctx, T, level):
+    """Complete tilings cut to their levels down to ``level``: the temporal loops under it set to 1."""
+    partial = T.copy()
+    partial[:, [j for j, sl in enumerate(ctx.slots) if sl.axis is None and sl.node > level]] = 1
+    return partial
+
+
 @pytest.mark.parametrize("seed,kind", [(s, "random") for s in range(12)] + [(0, "deep")] +
                          [(s, "window") for s in range(6)])
 def test_outer_first_bounds_hold_for_every_completion(seed, kind):
@@ -368,11 +375,7 @@ def test_outer_first_bounds_hold_for_every_completion(seed, kind):
             continue
         lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T)
         for level in ctx.storages[:-1]:   # complete down to ``level``, the rest not yet split
-            partial = T.copy()
-            for j, s in enumerate(ctx.slots):
-                if s.axis is None and s.node > level:
-                    partial[:, j] = 1
-            bound = search._outer_bounds(ctx, dp, partial, level)
+            bound = search._outer_bounds(ctx, dp, complete_down_to(ctx, T, level), level)
             assert np.all(bound <= lowest * (1 + 1e-9)), (dp, level, np.max(bound / lowest))
             checked += len(T)
     assert checked > 0
@@ -398,11 +401,7 @@ def test_lookup_bound_holds_for_every_completion(seed, kind):   # random seeds: 
         rests = {row.tobytes(): float(r) for row, r in zip(spatial[:, ctx.spatial_cols], rest)}
         lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T)
         for level in ctx.storages[:-1]:   # complete down to ``level``, the rest not yet split
-            partial = T.copy()
-            for j, sl in enumerate(ctx.slots):
-                if sl.axis is None and sl.node > level:
-                    partial[:, j] = 1
-            bound = search._merged_floor(ctx, dp, partial, level, rests)
+            bound = search._merged_floor(ctx, dp, complete_down_to(ctx, T, level), level, rests)
             assert np.all(bound <= lowest * (1 + 1e-9)), (dp, level, np.max(bound / lowest))
             checked += int(np.isfinite(bound).sum())
     assert checked > 0

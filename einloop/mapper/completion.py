@@ -397,10 +397,16 @@ def _overflow_floor(ctx, dp: int, F: np.ndarray, level: int, hops) -> dict:
                 over |= left[r] > 1
         alone = {u.name: (c,) if u.name == t else () for u in ctx.einsum.tensors}
         over |= ~_tiles_fit(ctx.einsum, node, alone, c, ext)
-        irrelevant = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node <= level
-                      and sl.rank not in tensor.ranks]
-        out[(c, t)] = np.where(over, np.prod(F[:, irrelevant], axis=1), 1)
+        out[(c, t)] = np.where(over, _irrelevant_product(ctx, F, level, t), 1)
     return out
+
+
+def _irrelevant_product(ctx, F: np.ndarray, level: int, tensor: str) -> np.ndarray:
+    """[B] product of the temporal loops not indexing ``tensor`` in the complete levels (down to
+    ``level``): a hop's refetch factor once a loop of the tensor sits under them."""
+    ranks = ctx.einsum.tensor(tensor).ranks
+    return np.prod(F[:, [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node <= level
+                         and sl.rank not in ranks]], axis=1)
 
 
 def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops, energy) -> np.ndarray:
@@ -413,9 +419,7 @@ def _lowest_by_pattern(ctx, dp: int, F: np.ndarray, level: int, below: int, hops
     left = left_of(ctx, F)
     has_slot = np.array([any(ctx.slots[k].node == below and ctx.slots[k].axis is None for k in ctx.rank_slots[r])
                          for r in ranks])
-    outer_slots = [k for k, sl in enumerate(ctx.slots) if sl.axis is None and sl.node <= level]
-    irrelevant_all = [np.prod(F[:, [k for k in outer_slots if ctx.slots[k].rank not in ctx.einsum.tensor(t).ranks]],
-                              axis=1) for _, _, t in hops]
+    irrelevant_all = [_irrelevant_product(ctx, F, level, t) for _, _, t in hops]
     relevant = np.array([[r in ctx.einsum.tensor(t).ranks for r in ranks] for _, _, t in hops], bool).reshape(
         len(hops), len(ranks))
     weights = 1 << np.arange(len(hops))

@@ -53,7 +53,7 @@ def combinations(einsum: Einsum, imperfect: dict[str, float]) -> list[dict[str, 
 def map_padded(einsum: Einsum, arch: Architecture, cons, *, objective: str, time_limit: float | None, **options):
     """search.map_einsum over every padded-bound combination; the best mapping, its result on the
     padded Einsum (``MapResult.einsum``), and the search statistics summed over the combinations."""
-    from einloop.mapper.search import MapResult, SearchStats, map_einsum
+    from einloop.mapper.search import MapResult, SearchStats, _pareto, map_einsum
 
     start = time.perf_counter()
     plain = replace(cons, imperfect={})
@@ -75,7 +75,8 @@ def map_padded(einsum: Einsum, arch: Architecture, cons, *, objective: str, time
         return MapResult(einsum, None, None, stats)
     padding = {k: (einsum.ranks[k], v) for k, v in best.einsum.ranks.items() if v != einsum.ranks[k]}
     note = "; ".join(f"{k} padded {a} -> {b}" for k, (a, b) in padding.items())
-    return MapResult(best.einsum, best.mapping, best.result, stats, _front(front), note=note,
+    return MapResult(best.einsum, best.mapping, best.result, stats,
+                     _pareto(front, order=lambda p: (p[1].energy, p[1].cycles)), note=note,
                      padding=padding)
 
 
@@ -88,13 +89,3 @@ def _objective_value(r, objective: str) -> float:
     from einloop.mapper.search import _objective
 
     return float(_objective(objective, r.result.energy, r.result.cycles))
-
-
-def _front(points: list) -> list:
-    """The (mapping, result) pairs no other beats in both energy and cycles, by energy."""
-    points = sorted(points, key=lambda p: (p[1].energy, p[1].cycles))
-    out = []
-    for p in points:
-        if not out or p[1].cycles < out[-1][1].cycles:
-            out.append(p)
-    return out

@@ -2,9 +2,10 @@
 
 0. Group bounds first (a bound for every tiling and order of a dataplacement and spatial choice: the
    levels above the PE array merged into one freely ordered level, the PE buffers at every split that
-   fits, completion.merged_energy), then a seed: a local search (local.py) from the dataplacement of
-   the group with the lowest bound finds a good mapping, so pruning starts at once. A task bounds its
-   groups still in reach again, the merged level's two innermost ranks chosen.
+   fits, completion.merged_energy); meanwhile a helper process finds a seed, a good mapping by local
+   search (local.py) from the dataplacement keeping most, so pruning starts at once, then bounds
+   dataplacements too. A task bounds its groups still in reach again, the merged level's two innermost
+   ranks chosen.
 1. Per dataplacement and run of spatial choices, build tilings from the outermost level inward
    (space.tilings_outer_first). When a level is complete, its partial tilings are bounded: above the
    merged levels first by lookup (_merged_floor: the decided hops at their lowest over the orders,
@@ -52,7 +53,7 @@ from einloop.spec.mapping import Loop, Mapping, NodeMapping
 from einloop.spec.workload import Einsum
 
 OBJECTIVES = ("energy", "cycles", "edp", "pareto")
-HELPED_GROUPS = 256   # from this many groups, a second process bounds half of them (~0.2-0.5 s saved)
+HELPED_GROUPS = 256   # from this many groups, a helper process seeds, then bounds groups beside the main one
 SHARED = 4   # the cheap partial-tiling bound prices the decided hops' joint orders when 4 rows share each new part
 TIE = 1e-12   # relative: energies closer than this are equal (float sums in different orders)
 EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
@@ -169,11 +170,15 @@ def _level_active(ctx: _Context, active: np.ndarray) -> list[tuple[str, ...]]:
 
 
 def _limit(local: _Candidate | None = None) -> float:
-    """The objective value a mapping must not exceed to matter: the best known anywhere (less one
-    cycle, for a search that only wants fewer)."""
+    """The objective value a mapping must not exceed to matter: the best known anywhere."""
     shared = _BEST.value if _BEST is not None else np.inf
-    value = min(shared, local.key[0] if local is not None else np.inf)
-    return value - 1 + 1e-9 if _CTX is not None and _CTX.strict else value
+    return _bar(min(shared, local.key[0] if local is not None else np.inf), _CTX is not None and _CTX.strict)
+
+
+def _bar(best: float, strict: bool) -> float:
+    """What a mapping must not exceed, given the best value: that value, or for a search that only
+    wants strictly fewer cycles (integers) one less."""
+    return best - 1 + 1e-9 if strict else best
 
 
 def _run_group(task):
@@ -731,14 +736,15 @@ def _pruned_combos(ctx: _Context, dp: int, active: np.ndarray, members: np.ndarr
     yield from walk({}, np.ones(len(members), bool))
 
 
-def _pareto(points: list[_Candidate]) -> list[_Candidate]:
-    """Non-dominated (energy, cycles) points, one per distinct pair (smallest key)."""
-    points = sorted(points, key=lambda c: (c.energy, c.cycles, c.key[2:]))
+def _pareto(points: list, order=lambda c: (c.energy, c.cycles, c.key[2:])) -> list:
+    """Non-dominated (energy, cycles) points, one per distinct pair (the first in ``order``, which
+    starts with energy and cycles: by default the smallest key of _Candidates)."""
     out, best_cycles = [], np.inf
-    for c in points:
-        if c.cycles < best_cycles:
+    for c in sorted(points, key=order):
+        cycles = order(c)[1]
+        if cycles < best_cycles:
             out.append(c)
-            best_cycles = c.cycles
+            best_cycles = cycles
     return out
 
 
@@ -813,12 +819,11 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     finally:
         if helper is not None:
             helper.terminate()
-    def bar_value() -> float:   # what a mapping must not exceed to matter
-        value = min(limit, best.key[0] if best is not None else np.inf)
-        return value - 1 + 1e-9 if strict else value
-    live = sum(1 for t in tasks if objective == "pareto" or t[2][0] <= bar_value())
+    def best_value() -> float:   # shared with the workers as is: their _limit applies ``strict``
+        return min(limit, best.key[0] if best is not None else np.inf)
+    live = sum(1 for t in tasks if objective == "pareto" or t[2][0] <= _bar(best_value(), strict))
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
-    shared = mp_ctx.Value("d", bar_value()) if use_pool and objective != "pareto" else None
+    shared = mp_ctx.Value("d", best_value()) if use_pool and objective != "pareto" else None
     pools = [mp_ctx.Pool(1, initializer=_init, initargs=(ctx, shared)) for _ in range(workers)] if use_pool else []
     # forked now: the workers inherit what bounding and seeding cached
     front: list[_Candidate] = []
@@ -847,18 +852,18 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             bar.update(1)
 
     def beaten(task) -> bool:
-        return objective != "pareto" and task[2][0] > bar_value()
+        return objective != "pareto" and task[2][0] > _bar(best_value(), strict)
 
     try:
         if not pools:
             for k, task in enumerate(tasks):
-                if time_limit is not None and time.perf_counter() - start > time_limit:
+                if ctx.late():
                     stats.proven_optimal = False
                     break
                 if beaten(task):   # sorted: the rest too
                     stats.groups_pruned += sum(len(t[1]) for t in tasks[k:])
                     break
-                absorb(_run_group_serial(task, bar_value()))
+                absorb(_run_group_serial(task, best_value()))
         else:
             queues = _by_placement(tasks, len(pools))
             inbox: queue.SimpleQueue = queue.SimpleQueue()
@@ -890,7 +895,7 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
                     raise out
                 outstanding[w] -= 1
                 absorb(out)
-                if time_limit is not None and time.perf_counter() - start > time_limit:
+                if ctx.late():
                     stats.proven_optimal = False
                     break
                 feed(w)
@@ -929,7 +934,7 @@ def _cycles_then_energy(einsum: Einsum, arch: Architecture, cons: Constraints, *
     stats = first.stats
     stats.add(second.stats)
     stats.seconds = time.perf_counter() - start
-    best = second if second.result is not None and second.result.cycles <= first.result.cycles else first
+    best = second if second.result is not None else first   # the cap keeps it at the fewest cycles
     return MapResult(einsum, best.mapping, best.result, stats)
 
 
