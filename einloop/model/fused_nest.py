@@ -239,8 +239,26 @@ def _intermediates(nests: list[EinsumNest], arch: Architecture, split: int) -> t
         if home <= split:
             raise SpecError(f"intermediate {name} is kept at {arch.nodes[home].name}, at or above the shared loops; "
                             f"fused, it lives below {arch.nodes[split].name} (bypass it there)", field=f"{FIELD}.nests")
+        if len(readers) > 1:
+            raise SpecError(f"intermediate {name} is read by {len(readers)} fused Einsums; fusing a tensor with "
+                            "several readers is not modeled yet", field=f"{FIELD}.nests")
+        for k in (p, readers[0]):
+            _whole_at_home(nests[k], arch, name, home)
         out.append(Intermediate(name, p, readers[-1], home))
     return tuple(out)
+
+
+def _whole_at_home(nest: EinsumNest, arch: Architecture, tensor: str, home: int) -> None:
+    """A shared step's whole intermediate stays at its home: no own loop above it may move its tile."""
+    indexing = set(nest.original.tensor(tensor).ranks)
+    for node in arch.nodes[:home]:
+        loops = [l for l in nest.mapping.for_node(node.name).loops if l.factor > 1]
+        bad = [l for l in loops[nest.shared_loops.get(node.name, 0):] if l.rank in indexing]
+        if bad:
+            raise SpecError(f"{nest.name}'s loop {bad[0].rank}{bad[0].factor} at {node.name} is above "
+                            f"{arch.nodes[home].name}, where intermediate {tensor} lives, and moves its tile; "
+                            f"a shared step's {tensor} must stay whole there (move the loop below "
+                            f"{arch.nodes[home].name} or make it shared)", field=f"{FIELD}.nests.{nest.name}")
 
 
 def plan_fused(workload: Workload, arch: Architecture, fm: FusedMapping) -> FusedPlan:
