@@ -6,6 +6,7 @@ import copy
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from einloop import api
@@ -292,3 +293,33 @@ def test_tables_carry_units():
     assert r.einsum_table().loc["fc1", "MACs"] == 524_288
     assert r.occupancy_table().loc["GlobalBuffer", "during fc1 [words]"] == 9_216
     json.dumps(r.to_dict())
+
+
+def test_batch_of_tilings_equals_one_by_one():
+    """A mapper's view: one plan's structure, the shared p factor f and the GLB's p factor 128/f varied
+    together over a batch; every row's energy, cycles, validity and occupancy equal evaluate_fused of
+    that fused mapping. f = 1 is one step holding whole tensors: during fc1 T 8,192 + I 8,192 + W1 4,096
+    = 20,480 words (no shared step, so fc2's W2 need not stay), more than a 16,384-word GLB holds."""
+    from einloop.model.fused import evaluate_fused_batch, nest_shape
+    from einloop.model.fused_nest import plan_fused
+    wl = native.read_workload(load_yaml(FC[0])["workload"])
+    doc = copy.deepcopy(load_yaml(FC[1])["architecture"])
+    doc["nodes"][1]["depth"] = 16_384
+    arch = native.read_architecture(doc)
+    fm = read_fused_mapping(load_yaml(FC[2])["fused_mapping"])
+    fp = plan_fused(wl, arch, fm)
+    rows = [1, 2, 4, 8, 16, 32, 64, 128]
+    shapes = [nest_shape(n, arch) for n in fp.nests]
+    assert [list(sh.factors[0]) for sh in shapes] == [[16, 8, 64, 64], [16, 8, 64, 64]]
+    batch = evaluate_fused_batch(fp, arch, [np.array([[f, 128 // f, 64, 64] for f in rows])] * 2)
+    for b, f in enumerate(rows):
+        one = FusedMapping(fm.einsums, (SharedLoop("DRAM", "p", f),), {
+            e: Mapping(tuple(NodeMapping(n.target, tuple(l if l.rank != "p" else type(l)("p", 128 // f)
+                                                          for l in n.loops), n.keep, n.bypass)
+                             for n in m.nodes)) for e, m in fm.nests.items()})
+        r = evaluate_fused(wl, arch, one)
+        assert batch.energy[b] == pytest.approx(r.energy, rel=1e-12)
+        assert (int(batch.cycles[b]), bool(batch.valid[b])) == (r.cycles, r.valid)
+        assert list(batch.occupancy[1][b]) == r.occupancy["GlobalBuffer"]
+    assert list(batch.valid) == [False, True, True, True, True, True, True, True]
+    assert list(batch.occupancy[1][0]) == [20_480, 20_480]

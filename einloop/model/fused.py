@@ -20,10 +20,11 @@ from einloop.model.accesses import NestCounts, count_accesses, plan
 from einloop.model.costs import BatchCosts, costs
 from einloop.model.fused_nest import FusedPlan, plan_fused
 from einloop.model.fused_result import FusedEinsumResult, FusedResult
-from einloop.model.nest import TEMPORAL, NestStructure, box_extents, rank_extents, structure_of, translations
+from einloop.model.nest import TEMPORAL, NestStructure, box_extents, build_structure, rank_extents, translations
 from einloop.model.result import TensorStats
 from einloop.spec.arch import Architecture, Fanout, Storage
 from einloop.spec.fused import FusedMapping
+from einloop.spec.mapping import keeps
 from einloop.spec.workload import Workload
 
 
@@ -38,17 +39,32 @@ class NestEval:
     survives: dict[tuple[int, str], np.ndarray]   # (node, tensor) -> [B] tile kept between shared steps
 
 
-def shared_positions(s: NestStructure, nest) -> np.ndarray:
-    """[L] bool: which loops of the structure are shared (listed first at their levels)."""
-    flags = []
-    for node in s.arch.nodes:
+@dataclass(frozen=True)
+class NestShape:
+    """One fused Einsum's loop structure with every loop kept (unit factors too), so a batch of
+    factor rows ([B, L]) can vary any of them; ``shared`` marks the shared loops."""
+
+    s: NestStructure
+    factors: np.ndarray   # [1, L] the mapping's own factors
+    shared: np.ndarray    # [L] bool
+
+
+def nest_shape(nest, arch: Architecture) -> NestShape:
+    """The structure of one EinsumNest: its loops level by level, shared ones first at their levels."""
+    loops, flags = [], []
+    for i, node in enumerate(arch.nodes):
         if isinstance(node, (Storage, Fanout)):
-            n = nest.shared_loops.get(node.name, 0)
-            flags += [k < n for k, _ in enumerate(l for l in nest.mapping.for_node(node.name).loops if l.factor > 1)]
-    return np.array(flags, bool).reshape(-1)
+            for k, l in enumerate(nest.mapping.for_node(node.name).loops):
+                loops.append((i, l.rank, l.spatial, l.factor))
+                flags.append(k < nest.shared_loops.get(node.name, 0))
+    kept = {t.name: tuple(i for i, n in enumerate(arch.nodes) if isinstance(n, Storage)
+                          and keeps(nest.mapping, n.name, t.name)) for t in nest.einsum.tensors}
+    s = build_structure(nest.einsum, arch, [(i, r, a) for i, r, a, _ in loops], kept)
+    return NestShape(s, np.array([[f for *_, f in loops]], np.int64).reshape(1, len(loops)),
+                     np.array(flags, bool).reshape(-1))
 
 
-def fresh_intermediate(nc: NestCounts, s: NestStructure, tensor: str, home: int, steps: int) -> None:
+def fresh_intermediate(nc: NestCounts, s: NestStructure, tensor: str, home: int, steps: np.ndarray) -> None:
     """An intermediate's tile at its home is new in every shared step: every keeper's partition (the
     words whose first update needs no read, first fill carries nothing) is ``steps`` times the model's."""
     for i in s.kept[tensor]:
@@ -82,20 +98,25 @@ def surviving_tiles(s: NestStructure, factors: np.ndarray, shared: np.ndarray) -
     return out
 
 
-def evaluate_nests(fp: FusedPlan, arch: Architecture, reuse_rule: str = "2024") -> list[NestEval]:
-    """Count every fused Einsum's nest with the existing model, intermediates made fresh per step."""
+def evaluate_nests(fp: FusedPlan, arch: Architecture, reuse_rule: str = "2024",
+                   factors: list[np.ndarray] | None = None) -> list[NestEval]:
+    """Count every fused Einsum's nest with the existing model, intermediates made fresh per step.
+    ``factors``: per nest a [B, L] batch over its NestShape (default: the mapping's own factors); rows
+    must keep every rank's product (a re-indexed producer's tile extents are part of its structure)."""
     out = []
     for k, nest in enumerate(fp.nests):
-        s, factors = structure_of(nest.einsum, arch, nest.mapping)
-        nc = count_accesses(s, factors, reuse_rule)
+        shape = nest_shape(nest, arch)
+        f = shape.factors if factors is None else np.asarray(factors[k], np.int64)
+        nc = count_accesses(shape.s, f, reuse_rule)
+        steps = np.prod(f[:, shape.shared], axis=1) if shape.shared.any() else np.ones(f.shape[0], np.int64)
         for im in fp.intermediates:
             if im.producer == k:
-                fresh_intermediate(nc, s, im.tensor, im.home, fp.shared_steps)
-        survives = surviving_tiles(s, factors, shared_positions(s, nest))
+                fresh_intermediate(nc, shape.s, im.tensor, im.home, steps)
+        survives = surviving_tiles(shape.s, f, shape.shared)
         for im in fp.intermediates:
             if (im.home, im.tensor) in survives:
-                survives[(im.home, im.tensor)] = np.zeros(factors.shape[0], bool)
-        out.append(NestEval(s, factors, nc, costs(s, nc), survives))
+                survives[(im.home, im.tensor)] = np.zeros(f.shape[0], bool)
+        out.append(NestEval(shape.s, f, nc, costs(shape.s, nc), survives))
     return out
 
 
@@ -165,6 +186,27 @@ def _reasons(fp: FusedPlan, evals: list[NestEval], used: dict[int, np.ndarray], 
             out.append(f"level {node.name}: during {fp.nests[k].name} the live tiles need {_num(words[0, k])} "
                        f"words but it holds {_num(node.effective_size)}")
     return out
+
+
+@dataclass
+class FusedBatch:
+    """Totals of a batch of fused mappings sharing one plan's structure (what a mapper compares)."""
+
+    energy: np.ndarray             # [B] pJ
+    cycles: np.ndarray             # [B] the Einsums' cycles in turn
+    valid: np.ndarray              # [B] every level fits in every phase, every fanout fits
+    occupancy: dict[int, np.ndarray]   # storage node -> [B, E] words per instance per phase
+
+
+def evaluate_fused_batch(fp: FusedPlan, arch: Architecture, factors: list[np.ndarray], *,
+                         reuse_rule: str = "2024") -> FusedBatch:
+    """Energy, cycles and validity of a batch: per nest a [B, L] factor array over nest_shape(nest)."""
+    evals = evaluate_nests(fp, arch, reuse_rule, factors)
+    used = occupancy(fp, evals, arch)
+    valid = np.all([ev.costs.valid for ev in evals], axis=0)
+    for i, words in used.items():
+        valid &= np.all(words <= arch.nodes[i].effective_size, axis=1)
+    return FusedBatch(sum(ev.costs.energy for ev in evals), sum(ev.costs.cycles for ev in evals), valid, used)
 
 
 def evaluate_fused(workload: Workload, arch: Architecture, fm: FusedMapping, *,

@@ -53,7 +53,11 @@ class EinsumNest:
     einsum: Einsum
     mapping: Mapping
     tiling: dict[str, RankTiling]
-    shared_loops: dict[str, int]
+    shared_loops: dict[str, int]   # per level: how many of its leading loops are shared
+
+    def own_loops(self, level: str) -> tuple[Loop, ...]:
+        """The Einsum's own loops at a level (after the shared ones), unit factors dropped."""
+        return tuple(l for l in self.mapping.for_node(level).loops[self.shared_loops.get(level, 0):] if l.factor > 1)
 
 
 @dataclass(frozen=True)
@@ -208,7 +212,7 @@ def _nest(e: Einsum, arch: Architecture, own: Mapping, tiling: dict[str, RankTil
     nodes, counts = [], {}
     for node in arch.nodes:
         mine = [Loop(loop_rank[i], l.factor) for i, l in enumerate(shared) if l.target == node.name and i in loop_rank]
-        counts[node.name] = sum(1 for l in mine if l.factor > 1)
+        counts[node.name] = len(mine)
         nm = own.for_node(node.name)
         nodes.append(NodeMapping(node.name, tuple(mine) + nm.loops, nm.keep, nm.bypass))
     mapping = Mapping(tuple(nodes))
@@ -252,8 +256,7 @@ def _whole_at_home(nest: EinsumNest, arch: Architecture, tensor: str, home: int)
     """A shared step's whole intermediate stays at its home: no own loop above it may move its tile."""
     indexing = set(nest.original.tensor(tensor).ranks)
     for node in arch.nodes[:home]:
-        loops = [l for l in nest.mapping.for_node(node.name).loops if l.factor > 1]
-        bad = [l for l in loops[nest.shared_loops.get(node.name, 0):] if l.rank in indexing]
+        bad = [l for l in nest.own_loops(node.name) if l.rank in indexing]
         if bad:
             raise SpecError(f"{nest.name}'s loop {bad[0].rank}{bad[0].factor} at {node.name} is above "
                             f"{arch.nodes[home].name}, where intermediate {tensor} lives, and moves its tile; "

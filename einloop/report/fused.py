@@ -64,7 +64,7 @@ def _einsum_lines(nest: EinsumNest, arch: Architecture, result: FusedResult | No
         if isinstance(node, Compute):
             lines.append("|" + "  " * depth + " << Compute >>")
             break
-        loops = [l for l in nest.mapping.for_node(node.name).loops if l.factor > 1][nest.shared_loops[node.name]:]
+        loops = nest.own_loops(node.name)
         if isinstance(node, Fanout) and not loops:
             continue
         header = f"{node.name} (fanout {node.mesh_x} x {node.mesh_y})" if isinstance(node, Fanout) else \
