@@ -190,6 +190,7 @@ class _Run:
         self.cache = {}
 
     def instances(self, b):
+        """Instances of the level starting at loop b: product of the spatial factors above it."""
         n = 1
         for i in range(b):
             if self.spatial[i]:
@@ -272,10 +273,12 @@ def _counts(run, nodes, intermediate_of):
 
 
 def nests_keep(run, level):
+    """Tensors the run's Einsum keeps at a level."""
     return run.nests[run.e["name"]].get(level, {}).get("keep", set())
 
 
 def simulate_fused(einsums, shared, nodes, nests):
+    """Counts, MACs, cycles, per-phase occupancy and validity of one fused case (module docstring)."""
     names = [e["name"] for e in einsums]
     outputs = {next(t["name"] for t in e["tensors"] if t["output"]): k for k, e in enumerate(einsums)}
     intermediate_of = {}   # tensor -> (producer, last consumer)

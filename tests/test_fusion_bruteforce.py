@@ -83,6 +83,7 @@ def chain(draw):
 
 @st.composite
 def fused_case(draw):
+    """A random fused case: chain, shared loops, levels (sizes, fanouts), own nests and keeps."""
     einsums, rank, halo = draw(chain())
     last_bound = einsums[-1]["ranks"][rank]
     n_levels = draw(st.integers(2, 3))
@@ -162,6 +163,7 @@ def to_einloop(c):
 
 
 def check(c):
+    """Every count the model gives equals the simulator's."""
     wl, arch, fm = to_einloop(c)
     got = evaluate_fused(wl, arch, fm)
     want = simulate_fused(c["einsums"], c["shared"], c["nodes"], c["nests"])

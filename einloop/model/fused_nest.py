@@ -72,6 +72,7 @@ class FusedPlan:
 
     @property
     def shared_steps(self) -> int:
+        """Shared tiles over the whole run: the product of the shared factors."""
         return math.prod(l.factor for l in self.shared)
 
 
@@ -181,6 +182,7 @@ def _reindexed(e: Einsum, tiling: dict[str, RankTiling], shared: tuple[SharedLoo
     ranks.update({name: shared[i].factor for i, name in new.items()})
 
     def coord(idx: AffineIndex) -> AffineIndex:
+        """The coordinate with every overlapping shared loop's rank added."""
         terms = dict(idx.terms)
         for r, c in idx.terms:
             for i, name in new.items():

@@ -43,12 +43,15 @@ class FusedResult:
 
     @property
     def recomputed_macs(self) -> int:
+        """MACs computed beyond the workload's (recomputed halos)."""
         return self.computed_macs - self.macs
 
     def einsum(self, name: str) -> FusedEinsumResult:
+        """The result of one fused Einsum by name."""
         return next(e for e in self.per_einsum if e.einsum == name)
 
     def tensor(self, einsum: str, level: str, tensor: str) -> TensorStats:
+        """One Einsum's counts of one tensor at one level."""
         return next(t for t in self.einsum(einsum).tensors if t.level == level and t.tensor == tensor)
 
     def total(self, level: str, action: str) -> float:
@@ -56,6 +59,7 @@ class FusedResult:
         return sum(getattr(t, action) for e in self.per_einsum for t in e.tensors if t.level == level)
 
     def to_dict(self) -> dict:
+        """JSON-ready: totals, occupancy, and per Einsum its tensors keyed LEVEL.TENSOR."""
         d = {k: v for k, v in asdict(self).items() if k not in ("per_einsum", "tree")}
         d["recomputed_macs"] = self.recomputed_macs
         d["per_einsum"] = {e.einsum: {**{k: v for k, v in asdict(e).items() if k != "tensors"},

@@ -20,6 +20,7 @@ def _moves(nest: EinsumNest, i: int) -> str:
 def _fmt_table(headers: list[str], rows: list[list]) -> str:
     """Columns right-aligned (names left), numbers with thousands separators."""
     def cell(x):
+        """A number with separators, anything else as text."""
         if isinstance(x, (int, float)) and not isinstance(x, bool):
             return f"{int(x):,}" if float(x).is_integer() else f"{x:,.2f}"
         return str(x)
