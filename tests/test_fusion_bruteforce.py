@@ -1,6 +1,6 @@
 """The fused model equals a literal point-set simulation (tests/bruteforce_fused.py) on random small
-fused cases: chains of two and three Einsums, matmul and 1-D convolution chains (strides 1 and 2, so
-recomputed halos), one or two shared loops at one or two levels, random own nests, keeps, fanouts and
+fused cases: chains of two and three Einsums, matmul and 1-D and 2-D convolution chains (strides 1 and
+2, so recomputed halos), one or two shared loops per shared rank at one or two levels, random own nests, keeps, fanouts and
 buffer sizes (capacity violations included). Per Einsum, level and tensor: reads, fills, updates,
 tile; the output's partition; MACs (recomputed ones included); every level's occupancy in every
 Einsum's phase; validity; compute cycles.
@@ -48,8 +48,11 @@ def _divisors(n):
 
 @st.composite
 def chain(draw):
-    """Einsums of a matmul or conv1d chain (plain data), the shared rank and its per-Einsum tile rule."""
-    kind, n = draw(st.sampled_from(["matmul", "conv"])), draw(st.integers(2, 3))
+    """Einsums of a matmul, conv1d or conv2d chain (plain data), the shared ranks and per Einsum how its
+    consumer reads them (stride, filter) or None (no halo)."""
+    kind, n = draw(st.sampled_from(["matmul", "conv", "conv2d"])), draw(st.integers(2, 3))
+    if kind == "conv2d":
+        return draw(conv2d_chain(n))
     if kind == "matmul":
         m, widths = draw(st.sampled_from([1, 2, 3, 4, 6, 8])), [draw(st.integers(1, 3)) for _ in range(n + 1)]
         einsums = []
@@ -60,7 +63,7 @@ def chain(draw):
                 {"name": src, "dims": [[("m", 1)], [("a", 1)]], "output": False},
                 {"name": f"W{i}", "dims": [[("a", 1)], [("b", 1)]], "output": False},
                 {"name": out, "dims": [[("m", 1)], [("b", 1)]], "output": True}]})
-        return einsums, "m", [None] * n
+        return einsums, ("m",), [None] * n
     p_last = draw(st.integers(1, 6))
     filt = [draw(st.integers(1, 3)) for _ in range(n)]
     stride = [draw(st.integers(1, 2)) for _ in range(n)]
@@ -78,26 +81,58 @@ def chain(draw):
                             {"name": src, "dims": [[("c", 1)], [("p", stride[i]), ("r", 1)]], "output": False},
                             {"name": f"W{i}", "dims": [[("k", 1)], [("c", 1)], [("r", 1)]], "output": False},
                             {"name": out, "dims": [[("k", 1)], [("p", 1)]], "output": True}]})
-    return einsums, "p", [(stride[i + 1], filt[i + 1]) if i + 1 < n else None for i in range(n)]
+    return einsums, ("p",), [{"p": (stride[i + 1], filt[i + 1])} if i + 1 < n else None for i in range(n)]
+
+
+@st.composite
+def conv2d_chain(draw, n):
+    """2-D convolutions T[k,p,q] = I[c,p*s+r,q*s+t] W[k,c,r,t] chained; p and q both shared."""
+    sizes = {"p": draw(st.integers(1, 4)), "q": draw(st.integers(1, 4))}
+    filt = [(draw(st.integers(1, 2)), draw(st.integers(1, 2))) for _ in range(n)]
+    stride = [draw(st.integers(1, 2)) for _ in range(n)]
+    chans = [draw(st.integers(1, 2)) for _ in range(n + 1)]
+    bounds = [dict(sizes) for _ in range(n)]
+    for i in range(n - 2, -1, -1):
+        for d, f in zip("pq", filt[i + 1]):
+            bounds[i][d] = stride[i + 1] * (bounds[i + 1][d] - 1) + f
+    einsums = []
+    for i in range(n):
+        src, out = ("I" if i == 0 else f"T{i - 1}"), ("Z" if i == n - 1 else f"T{i}")
+        ranks = {"p": bounds[i]["p"], "q": bounds[i]["q"], "r": filt[i][0], "t": filt[i][1], "c": chans[i],
+                 "k": chans[i + 1]}
+        einsums.append({"name": f"e{i}", "ranks": ranks, "tensors": [
+            {"name": src, "dims": [[("c", 1)], [("p", stride[i]), ("r", 1)], [("q", stride[i]), ("t", 1)]],
+             "output": False},
+            {"name": f"W{i}", "dims": [[("k", 1)], [("c", 1)], [("r", 1)], [("t", 1)]], "output": False},
+            {"name": out, "dims": [[("k", 1)], [("p", 1)], [("q", 1)]], "output": True}]})
+    halo = [{d: (stride[i + 1], f) for d, f in zip("pq", filt[i + 1])} if i + 1 < n else None for i in range(n)]
+    return einsums, ("p", "q"), halo
 
 
 @st.composite
 def fused_case(draw):
     """A random fused case: chain, shared loops, levels (sizes, fanouts), own nests and keeps."""
-    einsums, rank, halo = draw(chain())
-    last_bound = einsums[-1]["ranks"][rank]
+    einsums, ranks, halo = draw(chain())
     n_levels = draw(st.integers(2, 3))
-    f1 = draw(st.sampled_from(_divisors(last_bound)))
-    f2 = draw(st.sampled_from(_divisors(last_bound // f1))) if draw(st.booleans()) else None
-    split = 1 if (f2 is not None and n_levels == 3 and draw(st.booleans())) else 0
-    shared = [("L0", rank, f1)] + ([] if f2 is None else [(f"L{split}", rank, f2)])
-    tile = last_bound // (f1 * (f2 or 1))
+    split = 1 if n_levels == 3 and draw(st.booleans()) else 0
+    outer, inner, tiles = [], [], {}
+    for r in ranks:
+        bound = einsums[-1]["ranks"][r]
+        f1 = draw(st.sampled_from(_divisors(bound)))
+        outer.append(("L0", r, f1))
+        f2 = draw(st.sampled_from(_divisors(bound // f1))) if split or draw(st.booleans()) else 1
+        if f2 > 1:
+            (inner if split else outer).append((f"L{split}", r, f2))
+        tiles[r] = bound // (f1 * f2)
+    split = split if inner else 0
+    shared = list(draw(st.permutations(outer))) + list(draw(st.permutations(inner)))
     extents = [None] * len(einsums)
-    extents[-1] = dict(einsums[-1]["ranks"], **{rank: tile})
+    extents[-1] = dict(einsums[-1]["ranks"], **tiles)
     for i in range(len(einsums) - 2, -1, -1):
-        inner = extents[i + 1][rank]
-        ext = inner if halo[i] is None else halo[i][0] * (inner - 1) + halo[i][1]
-        extents[i] = dict(einsums[i]["ranks"], **{rank: ext})
+        extents[i] = dict(einsums[i]["ranks"])
+        for r in ranks:
+            within = extents[i + 1][r]
+            extents[i][r] = within if halo[i] is None else halo[i][r][0] * (within - 1) + halo[i][r][1]
     nodes, slots = [], []
     for j in range(n_levels):
         size = None if j == 0 or draw(st.booleans()) else draw(st.integers(1, 60))
