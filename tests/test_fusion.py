@@ -323,3 +323,32 @@ def test_batch_of_tilings_equals_one_by_one():
         assert list(batch.occupancy[1][b]) == r.occupancy["GlobalBuffer"]
     assert list(batch.valid) == [False, True, True, True, True, True, True, True]
     assert list(batch.occupancy[1][0]) == [20_480, 20_480]
+
+
+def test_conv_chain_example_counts_and_tree(capsys):
+    """examples/fused/conv_chain.yaml: Z 16 x 16 (3x3 filters over T 18 x 18 over I 20 x 20, 8 -> 16 -> 16
+    channels), shared p4 q4. A 4 x 4 tile of Z needs 6 x 6 of T: conv1 computes 16 steps x 36 positions x
+    16 x 8 x 9 = 663,552 MACs instead of 18 x 18 x 1,152 = 373,248 (290,304 recomputed). conv1's GLB tile
+    of I is 8 x 8 x 8 = 512 words; along q it slides by 4 columns and fetches 256 new words, when p steps
+    the tile moves diagonally back (a stride change) and is fetched whole: 4 rows x (512 + 3 x 256) = 5,120
+    DRAM reads of I's 3,200 words."""
+    spec = api.load([EX / "fused" / "conv_chain.yaml", EX / "fused" / "dram_glb_mac.yaml"])
+    r = evaluate_fused(spec.workload, spec.arch, spec.fused_mapping)
+    assert (r.einsum("conv1").macs, r.einsum("conv1").recomputed_macs, r.einsum("conv2").macs) == (
+        663_552, 290_304, 589_824)
+    assert r.tensor("conv1", "DRAM", "I").reads == 5_120
+    assert r.tensor("conv1", "GlobalBuffer", "I").utilized_capacity == 512
+    # GLB during conv1: T 576 + I 512 + W1 1,152 + W2 2,304 (stays); during conv2: Z 256 + T 576 + W2 2,304
+    # + I 512 (slides, stays) + W1 1,152
+    assert r.occupancy["GlobalBuffer"] == [4_544, 4_800]
+    assert main(["eval", str(EX / "fused" / "conv_chain.yaml"), str(EX / "fused" / "dram_glb_mac.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "|   # conv1: p += 4 (tile 6, overlap 2 recomputed)" in out
+    assert "|-- conv1: T[k,p,q] += I[c,p+r,q+s] * W1[k,c,r,s] (663,552 MACs, 290,304 recomputed)" in out
+
+
+def test_mapping_and_fused_mapping_together_is_an_error(tmp_path, capsys):
+    both = tmp_path / "both.yaml"
+    both.write_text("mapping:\n  - target: DRAM\n    temporal: p128\n")
+    assert main(["eval", *map(str, FC), str(both)]) == 2
+    assert "give either 'mapping' (one Einsum) or 'fused_mapping', not both" in capsys.readouterr().err
