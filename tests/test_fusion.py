@@ -352,3 +352,34 @@ def test_mapping_and_fused_mapping_together_is_an_error(tmp_path, capsys):
     both.write_text("mapping:\n  - target: DRAM\n    temporal: p128\n")
     assert main(["eval", *map(str, FC), str(both)]) == 2
     assert "give either 'mapping' (one Einsum) or 'fused_mapping', not both" in capsys.readouterr().err
+
+
+def _paths(d, pre=()):
+    """Every key path of nested dicts and lists."""
+    items = d.items() if isinstance(d, dict) else enumerate(d) if isinstance(d, list) else ()
+    for k, v in items:
+        yield pre + (k,)
+        yield from _paths(v, pre + (k,))
+
+
+def test_every_field_replaced_by_junk_is_one_spec_error_with_a_field():
+    """Each field of the example fused mapping replaced by None, 0, -1, 1.5, NaN, inf, text, empty and
+    odd containers, zero and unknown loops: either it still evaluates or one SpecError naming a field
+    of fused_mapping, never another exception."""
+    wl, arch, _ = fc_specs()
+    base = load_yaml(FC[2])["fused_mapping"]
+    junk = [None, 0, -1, 1.5, float("nan"), float("inf"), "x", [], {}, [1], {"a": 1}, True, "p0", "q16"]
+    errors = 0
+    for path in _paths(base):
+        for value in junk:
+            doc = copy.deepcopy(base)
+            cur = doc
+            for k in path[:-1]:
+                cur = cur[k]
+            cur[path[-1]] = value
+            try:
+                evaluate_fused(wl, arch, read_fused_mapping(doc, "f.yaml"))
+            except SpecError as err:
+                errors += 1
+                assert err.field and err.field.startswith("fused_mapping"), (path, value, err)
+    assert errors > 250
