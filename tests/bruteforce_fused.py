@@ -28,9 +28,9 @@ Fused rules (the model's, stated literally)
 * an intermediate's partition at every level keeping it is the sum over shared steps of the points
   its tiles cover in that step (it is created fresh in every step);
 * during Einsum e's phase a level holds e's tiles, the intermediates written by e or earlier and read
-  by e or later (once, at their outermost level), and every other Einsum's tile whose point set meets
-  the next one across some step of a shared loop (it stays between the steps); each tile counted at its
-  largest size (utilized capacity).
+  by e or later (once, at their outermost level), and every other Einsum's tile that spans a shared
+  loop (one tile serves every step) or whose point set meets the next one across some step of a shared
+  loop (it stays between the steps); each tile counted at its largest size (utilized capacity).
 """
 from __future__ import annotations
 
@@ -234,7 +234,10 @@ class _Run:
         return _avg(total, self.instances(b))
 
     def survives(self, b, tname):
-        """Some tile meets the next one across a step of a shared loop."""
+        """The tile spans a shared loop stepping more than once, or some tile meets the next one across
+        a step of a shared loop."""
+        if any(s and f > 1 for s, f in zip(self.shared_pos[b:], self.factors[b:])):
+            return True
         for seq in self.sequences(b, tname).values():
             for (_, b1, p1), (_, b2, p2) in zip(seq, seq[1:]):
                 moved = [x != y for x, y in zip(p1, p2)]

@@ -75,8 +75,9 @@ def fresh_intermediate(nc: NestCounts, s: NestStructure, tensor: str, home: int,
 
 
 def surviving_tiles(s: NestStructure, factors: np.ndarray, shared: np.ndarray) -> dict[tuple[int, str], np.ndarray]:
-    """(node, tensor) -> [B] bool: the tile overlaps its next tile when some shared loop steps (inner
-    loops wrapping), so it stays in the level across the other Einsums' phases."""
+    """(node, tensor) -> [B] bool: the tile stays in the level across the other Einsums' phases: it
+    spans a shared loop (one tile serves every shared step) or overlaps its next tile when a shared
+    loop outside it steps (inner loops wrapping)."""
     ext, pl, out = rank_extents(s, factors), plan(s), {}
     temporal = s.loop_axis == TEMPORAL
     B = factors.shape[0]
@@ -86,15 +87,16 @@ def surviving_tiles(s: NestStructure, factors: np.ndarray, shared: np.ndarray) -
             b = s.boundary[i]
             outer = np.array([l for l in range(b - 1, -1, -1) if temporal[l]], np.int64)
             mine = shared[outer] if len(outer) else np.zeros(0, bool)
+            spans = np.any(factors[:, b:][:, shared[b:]] > 1, axis=1)
             if not mine.any():
-                out[(i, t.name)] = np.zeros(B, bool)
+                out[(i, t.name)] = spans
                 continue
             v, bounds = translations(s, coef, ext, outer), factors[:, outer]
             w = v.copy()
             w[:, 1:] -= np.cumsum((bounds[:, :-1, None] - 1) * v[:, :-1], axis=1)
             extents = box_extents(coef, ext[b])
             overlaps = np.all(np.abs(w) < extents[:, None, :], axis=2) & (bounds > 1) & mine[None, :]
-            out[(i, t.name)] = overlaps.any(axis=1)
+            out[(i, t.name)] = overlaps.any(axis=1) | spans
     return out
 
 
