@@ -27,9 +27,9 @@ try:
 except ImportError:  # pytest's rootdir-relative import
     from bruteforce_fused import simulate_fused
 
-settings.register_profile("ci", max_examples=1100, deadline=None, suppress_health_check=list(HealthCheck))
-settings.register_profile("dev", max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
-PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+PROFILES = {name: settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck))
+            for name, n in (("ci", 1100), ("dev", 200))}   # local objects: no global profile is changed
+PROFILE = PROFILES.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), PROFILES["ci"])
 
 
 def _primes(n):
@@ -218,7 +218,7 @@ def check(c):
     assert got.valid == want["valid"], (got.reasons, want["occupancy"])
 
 
-@settings(settings.get_profile(PROFILE))
+@PROFILE
 @given(fused_case())
 def test_fused_model_equals_bruteforce(c):
     check(c)
