@@ -383,3 +383,18 @@ def test_every_field_replaced_by_junk_is_one_spec_error_with_a_field():
                 errors += 1
                 assert err.field and err.field.startswith("fused_mapping"), (path, value, err)
     assert errors > 250
+
+
+def test_matmul_chain_on_the_tpu_like_example():
+    """examples/fused/matmul_chain_tpu.yaml: T = A B, Z = T C (256 each) fused over m16 on the TPU-like
+    example. DRAM: A, B, C read once (65,536 words each: B and C stay in the UnifiedBuffer for all 16
+    steps), Z written once, T never. Each Einsum is 16,777,216 MACs on the 16 x 16 array: 65,536 cycles,
+    131,072 in turn. UnifiedBuffer during mm1: A 16 x 256 = 4,096 + B 65,536 + T 4,096 + C 65,536 (stays)
+    = 139,264; during mm2: Z 4,096 + T 4,096 + C + B = 139,264, within its 262,144 words."""
+    spec = api.load([EX / "fused" / "matmul_chain_tpu.yaml", EX / "arch" / "tpu_like.yaml"])
+    r = evaluate_fused(spec.workload, spec.arch, spec.fused_mapping)
+    dram = {(e.einsum, t.tensor): (t.reads, t.updates) for e in r.per_einsum for t in e.tensors if t.level == "DRAM"}
+    assert dram == {("mm1", "A"): (65_536, 0), ("mm1", "B"): (65_536, 0), ("mm2", "C"): (65_536, 0),
+                    ("mm2", "Z"): (0, 65_536)}
+    assert [e.cycles for e in r.per_einsum] == [65_536, 65_536] and r.cycles == 131_072
+    assert r.occupancy["UnifiedBuffer"] == [139_264, 139_264] and r.valid
