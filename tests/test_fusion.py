@@ -242,6 +242,10 @@ BAD = [
      "loop k2 at DRAM is above GLB, where intermediate T lives"),
     ({("fused_mapping", "nests", "c1"): [{"target": "GLB", "temporl": "p6"}]}, "fused_mapping.nests.c1[0].temporl",
      "unknown field 'temporl'"),
+    ({("fused_mapping", "einsums"): ["c2", "c1"]}, "fused_mapping.einsums",
+     "c2's output Z is read by no later fused Einsum"),
+    ({("workload", "einsums", 1, "einsum"): "Z[j,p] += T[p+s] * W2[j,k,s]"}, "fused_mapping",
+     "c1 writes T with 2 coordinates but c2 reads it with 1"),
     ({("workload", "einsums", 1, "ranks", "p"): 6}, "fused_mapping",
      "c2 reads 8 positions of T's coordinate 1 over the shared loops, but c1's rank p has bound 10"),
 ]

@@ -134,6 +134,9 @@ def _producer_tiling(producer: Einsum, consumer: Einsum, tiling: dict[str, RankT
     """A producer's ranks from the tile of its output its consumer reads per shared step."""
     out_t, read = producer.output, consumer.tensor(producer.output.name)
     n, result = len(shared), {}
+    if len(read.indices) != len(out_t.indices):
+        raise SpecError(f"{producer.name} writes {out_t.name} with {len(out_t.indices)} coordinates but "
+                        f"{consumer.name} reads it with {len(read.indices)}", field=FIELD)
     for j, idx in enumerate(out_t.indices):
         if len(idx.terms) != 1 or idx.terms[0][1] != 1 or idx.offset:
             raise SpecError(f"the output {out_t.name} of fused Einsum {producer.name} must be indexed by plain "
