@@ -10,6 +10,7 @@ from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
 from einloop.spec.arch import Architecture
+from einloop.spec.fused import read_fused_mapping
 from einloop.spec.mapping import Mapping
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
 from einloop.spec.workload import Workload
@@ -58,7 +59,6 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
     arch = native.read_architecture(doc["architecture"], origin["architecture"]) if "architecture" in doc else None
     mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
     cons = read_constraints(doc["constraints"], origin["constraints"]) if "constraints" in doc else None
-    from einloop.spec.fused import read_fused_mapping
     fused = read_fused_mapping(doc["fused_mapping"], origin["fused_mapping"]) if "fused_mapping" in doc else None
     return Spec(wl, arch, mapping, "einloop", origin, cons, fused)
 
