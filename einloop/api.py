@@ -10,6 +10,7 @@ from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
 from einloop.spec.arch import Architecture
+from einloop.spec.fused import read_fused_mapping
 from einloop.spec.mapping import Mapping
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
 from einloop.spec.workload import Workload
@@ -28,6 +29,7 @@ class Spec:
     format: str
     files: dict[str, str]
     constraints: "Constraints | None" = None
+    fused_mapping: object = None   # einloop.spec.fused.FusedMapping (docs/fusion.md)
 
 
 def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
@@ -47,7 +49,7 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
                 targets += section
         cons = from_timeloop(targets, t.einsum, t.arch, t.fanout_of, origin.get("architecture_constraints", ""))
         return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons)
-    known = {"workload", "architecture", "mapping", "constraints"}
+    known = {"workload", "architecture", "mapping", "constraints", "fused_mapping"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise SpecError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))} "
@@ -57,7 +59,8 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
     arch = native.read_architecture(doc["architecture"], origin["architecture"]) if "architecture" in doc else None
     mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
     cons = read_constraints(doc["constraints"], origin["constraints"]) if "constraints" in doc else None
-    return Spec(wl, arch, mapping, "einloop", origin, cons)
+    fused = read_fused_mapping(doc["fused_mapping"], origin["fused_mapping"]) if "fused_mapping" in doc else None
+    return Spec(wl, arch, mapping, "einloop", origin, cons, fused)
 
 
 def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:

@@ -14,6 +14,9 @@ def _eval(args) -> int:
     from einloop.report.text import summary
 
     spec = api.load(args.files, args.format)
+    if getattr(spec, "fused_mapping", None) is not None:   # docs/fusion.md
+        from einloop.report.fused_cli import run_eval
+        return run_eval(spec, args)
     result = api.evaluate_spec(spec, args.einsum, reuse_rule=args.reuse_rule)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
