@@ -51,6 +51,7 @@ class Link:
     independent: bool      # spatial loops move the tile along separate dimensions (no coincidences)
     moving: np.ndarray     # the subset of `between` whose rank indexes the tensor
     relevant: np.ndarray   # [len(outer)] bool: the loop's rank indexes the tensor
+    fanouts: tuple[np.ndarray, ...]   # `moving` split by fanout node, outer first (per-level grouping)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ def plan(s: NestStructure) -> Plan:
             moving = np.array([l for l in between if np.any(c[:, s.loop_rank[l]])], np.int64)
             ranks_by_dim = [{int(s.loop_rank[l]) for l in moving if c[j, s.loop_rank[l]]} for j in range(c.shape[0])]
             relevant = np.array([bool(np.any(c[:, s.loop_rank[l]])) for l in outer], bool)
-            hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant))
+            fanouts = tuple(moving[s.loop_node[moving] == n] for n in sorted(set(s.loop_node[moving].tolist())))
+            hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant,
+                             fanouts))
         coef[t.name], chains[t.name], links[t.name] = c, chain, tuple(hops)
     return Plan(coef, chains, links, free, points)
 
@@ -110,6 +113,21 @@ def _stationary_fetches(bounds: np.ndarray, relevant: np.ndarray) -> np.ndarray:
 
 def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
     return np.prod(factors[:, loops], axis=1) if len(loops) else np.ones(factors.shape[0], np.int64)
+
+
+def _groups(s: NestStructure, coef: np.ndarray, ext, factors: np.ndarray, link: Link) -> np.ndarray:
+    """[B] distinct child tiles a parent serves (one multicast read, or one reduced update, each).
+    Exact model: distinct tiles over all the spatial loops between parent and child, as one array.
+    Timeloop (semantics.per_level_fanouts): the product over the fanouts of each one's distinct
+    tiles, so overlapping but unequal tiles of two outer children are never merged."""
+    if link.independent:
+        return _prod(factors, link.moving)
+    if s.arch.semantics.per_level_fanouts and len(link.fanouts) > 1:
+        out = np.ones(factors.shape[0], np.int64)
+        for loops in link.fanouts:
+            out = out * distinct_offsets(translations(s, coef, ext, loops), factors[:, loops])
+        return out
+    return distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
 
 
 def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
@@ -167,10 +185,7 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:
                 deltas = delta_sum(extents[c], translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
-            if link.independent:
-                groups = _prod(factors, link.moving)
-            else:
-                groups = distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
+            groups = _groups(s, coef, ext, factors, link)
             sent = deltas * groups
             per[p].multicast = _prod(factors, link.between) / groups
             if c != compute_node:
@@ -190,7 +205,7 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 if c != compute_node:
                     per[c].fills = deltas
         for i in chain[:-1]:
-            per[i].partition = parts[i]
+            per[i].partition = np.floor(parts[i] + 1e-9) if s.arch.semantics.floor_partitions else parts[i]
             counts[(i, t.name)] = per[i]
     sx, sy = {}, {}
     for i, node in enumerate(s.arch.nodes):

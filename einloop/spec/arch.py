@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from einloop.errors import SpecError
+from einloop.model.semantics import EXACT, Semantics
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,13 @@ Node = Storage | Fanout | Compute
 
 @dataclass(frozen=True)
 class Architecture:
-    """Nodes outer to inner; the last node is the compute unit."""
+    """Nodes outer to inner; the last node is the compute unit. ``semantics``: the counting conventions
+    its evaluations follow (Timeloop's for Timeloop inputs, see einloop.model.semantics)."""
 
     name: str
     nodes: tuple[Node, ...]
     cycle_seconds: float = 1e-9
+    semantics: Semantics = EXACT
 
     def __post_init__(self):
         if not self.nodes or not isinstance(self.nodes[-1], Compute):

@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from einloop.errors import SpecError
+from einloop.model.semantics import TIMELOOP
 from einloop.spec.arch import ActionEnergy, Architecture, Compute, Fanout, Storage
 from einloop.spec.einsum import AffineIndex
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
@@ -228,7 +229,8 @@ def read_architecture(doc: dict, file: str) -> tuple[Architecture, dict[str, str
                                  c.cls, "ERT" if acts else ""))
         elif not _is_dummy(c):
             nodes.append(_storage(c, ert.get(c.name, {}), art.get(c.name, 0.0), word, file))
-    return Architecture(str(comps[0].attrs.get("name", "timeloop")), tuple(nodes), cycle), spatial_target, word
+    return (Architecture(str(comps[0].attrs.get("name", "timeloop")), tuple(nodes), cycle, TIMELOOP),
+            spatial_target, word)
 
 
 def _storage(c: _Component, acts: dict[str, float], area: float, word: int, file: str) -> Storage:
