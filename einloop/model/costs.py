@@ -1,7 +1,8 @@
 """Energy, cycles and validity from access counts: vectorized over a batch of mappings.
 
 * vector accesses = ceil(words / block size) per action; energy = vectors x energy per action x
-  utilized instances (`timeloop-semantics.md` 6.2);
+  utilized instances (`timeloop-semantics.md` 6.2), or utilized clusters where instances share
+  accesses (``cluster_size``);
 * compute cycles = temporal iterations; a level whose bandwidth cannot feed that rate stretches it:
   cycles = ceil(compute cycles / min(1, bandwidth / demand)) (7); total = max over levels;
 * leakage = leak per cycle x total cycles x utilized instances, for every level, kept tensors or not;
@@ -47,6 +48,15 @@ def priced(s: NestStructure, node: Storage, tensor: str, action: str, count: np.
     return vectors(count, words_per_value(s, node, tensor), node.block_size) * getattr(node.energy, action) * instances
 
 
+def charged_instances(s: NestStructure, node: Storage, used: np.ndarray) -> np.ndarray:
+    """Instances whose accesses are paid: every utilized one, or with clusters (``cluster_size`` > 1
+    instances share one access) the utilized clusters, min(utilized instances, clusters), as
+    Timeloop assumes the utilized instances spread over all clusters."""
+    if node.cluster_size <= 1:
+        return used
+    return np.minimum(used, s.arch.instances(node.name) // node.cluster_size)
+
+
 def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
     arch, B = s.arch, nc.temporal_iterations.shape[0]
     compute_cycles = nc.temporal_iterations.astype(float)
@@ -56,6 +66,7 @@ def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
             out.valid &= (nc.spatial_x[i] <= node.mesh_x) & (nc.spatial_y[i] <= node.mesh_y)
         if not isinstance(node, Storage):
             continue
+        charged = charged_instances(s, node, nc.instances[:, i])
         used = np.zeros(B)
         reads = np.zeros(B)
         writes = np.zeros(B)
@@ -67,7 +78,7 @@ def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
             used += c.tile * w
             total = 0.0
             for action, count in (("read", c.reads), ("fill", c.fills), ("update", c.updates)):
-                energy = priced(s, node, t.name, action, count, nc.instances[:, i])
+                energy = priced(s, node, t.name, action, count, charged)
                 out.action_energy[(i, t.name, action)] = energy
                 total = total + energy
             out.tensor_energy[(i, t.name)] = total

@@ -38,6 +38,7 @@ class Storage:
     area: float = 0.0                    # um^2 per instance
     component_class: str = "storage"
     energy_source: str = ""
+    cluster_size: int = 1                # instances sharing one access (Timeloop's cluster_size)
 
     @property
     def effective_size(self) -> float:

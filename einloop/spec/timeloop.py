@@ -246,14 +246,14 @@ def _storage(c: _Component, acts: dict[str, float], area: float, word: int, file
     size = num("size", None, minimum=0)
     if size is None and depth is not None:
         size = depth * block
-    cluster = num("cluster_size", 1)
+    cluster = num("cluster_size", 1, integer=True, minimum=1)
     if cluster != 1:
         block = max(1, int(width // (datawidth * cluster)))
     energy = ActionEnergy(acts.get("read", 0.0), _first(acts, ("fill", "write")), _first(acts, ("update", "write")),
                           acts.get("leak", 0.0))
     return Storage(c.name, None if size is None else int(size), word, block, num("read_bandwidth"),
                    num("write_bandwidth"), num("shared_bandwidth"), float(num("multiple_buffering", 1.0)),
-                   energy, area, c.cls, "ERT" if acts else "")
+                   energy, area, c.cls, "ERT" if acts else "", int(cluster))
 
 
 # ---- mapping ----------------------------------------------------------------------------------
