@@ -111,6 +111,13 @@ def _stationary_fetches(bounds: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     return np.where(moves.any(axis=1), inner[:, -1] // inner[np.arange(B), first], 1)
 
 
+def _operand_held(s: NestStructure, link: Link) -> bool:
+    """Timeloop (semantics.operand_reuse_at_compute): compute units below a fanout keep their operand
+    while the temporal loops that do not move it run, as a one-word tile; with no fanout between the
+    last storage level and the compute unit every compute reads its operands (tl01_*_ws)."""
+    return s.arch.semantics.operand_reuse_at_compute and len(link.between) > 0
+
+
 def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
     return np.prod(factors[:, loops], axis=1) if len(loops) else np.ones(factors.shape[0], np.int64)
 
@@ -171,7 +178,8 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
         per = {i: TensorLevelCounts(tiles[i], zero, zero, zero, zero, np.ones(B)) for i in chain[:-1]}
         for link in pl.links[t.name]:
             p, c = link.parent, link.child
-            if c == compute_node:   # every compute reads its operands: no temporal reuse
+            held = c == compute_node and _operand_held(s, link)
+            if c == compute_node and not held:   # every compute reads its operands: no temporal reuse
                 deltas = iterations
             elif optimistic:   # every point the child instance ever uses, fetched once; not "at least one
                 # tile": a strided tile's box holds gaps, and the mapper's partial tilings put the rest
@@ -182,9 +190,10 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 else:
                     deltas = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
             elif pl.window_free[t.name]:
-                deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)
+                deltas = (1 if held else tiles[c]) * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:
-                deltas = delta_sum(extents[c], translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
+                box = np.ones((B, coef.shape[0]), np.int64) if held else extents[c]
+                deltas = delta_sum(box, translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
             groups = _groups(s, coef, ext, factors, link)
             sent = deltas * groups
             per[p].multicast = _prod(factors, link.between) / groups
