@@ -137,7 +137,7 @@ def _groups(s: NestStructure, coef: np.ndarray, ext, factors: np.ndarray, link: 
     return distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
 
 
-def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
+def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2025", *,
                    optimistic: bool = False, tensors: tuple[str, ...] | None = None) -> NestCounts:
     """Counts of every kept (level, tensor) for a batch of factors.
 
@@ -193,7 +193,8 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 deltas = (1 if held else tiles[c]) * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:
                 box = np.ones((B, coef.shape[0]), np.int64) if held else extents[c]
-                deltas = delta_sum(box, translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
+                deltas = delta_sum(box, translations(s, coef, ext, link.outer), factors[:, link.outer], rule,
+                                   extrapolate=s.arch.semantics.extrapolate)
             groups = _groups(s, coef, ext, factors, link)
             sent = deltas * groups
             per[p].multicast = _prod(factors, link.between) / groups
