@@ -74,7 +74,7 @@ def timeloop_files(ref_output: str | Path) -> list[Path]:
     return files
 
 
-def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2024") -> Result:
+def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2025") -> Result:
     """Evaluate the spec's mapping on one Einsum of its workload."""
     for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
         if value is None:

@@ -60,6 +60,9 @@ class Result:
     levels: list[LevelStats] = field(default_factory=list)
     tensors: list[TensorStats] = field(default_factory=list)
     loop_nest: str = ""
+    reuse_rule: str = "2025"    # Timeloop's stride rule the temporal counts follow
+    semantics: dict = field(default_factory=dict)   # counting conventions (einloop.model.semantics)
+    notes: list[str] = field(default_factory=list)  # what the specs' reading estimated or ignored
 
     @property
     def energy_per_compute(self) -> float:

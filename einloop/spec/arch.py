@@ -82,6 +82,7 @@ class Architecture:
     nodes: tuple[Node, ...]
     cycle_seconds: float = 1e-9
     semantics: Semantics = EXACT
+    notes: tuple[str, ...] = ()          # what reading the specs estimated or ignored; every result repeats it
 
     def __post_init__(self):
         if not self.nodes or not isinstance(self.nodes[-1], Compute):
