@@ -29,6 +29,8 @@ class TensorLevelCounts:
     fills: np.ndarray
     updates: np.ndarray
     multicast: np.ndarray   # average children served per parent access (1 = none)
+    final_updates: np.ndarray | None = None   # outputs: updates carrying a word's final value (one per
+    # word of the partition); the others carry partial sums
 
 
 @dataclass
@@ -207,6 +209,7 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2025", *,
                 parts[c] = parts[p] * tiles[c] / np.prod(box_extents(coef, span), axis=-1)
             if t.is_output:
                 per[p].updates = sent
+                per[p].final_updates = np.minimum(parts[p], sent)
                 per[p].reads = sent - parts[p]
                 if c != compute_node:
                     per[c].fills = deltas - parts[c]

@@ -61,7 +61,8 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
             stats = TensorStats(
                 node.name, t.name, int(c.tile[0]), _num(c.partition[0]), _num(r), _num(f), _num(u),
                 _num(r if t.is_output else 0), float(c.multicast[0]), used,
-                *(float(bc.action_energy[(i, t.name, a)][0]) for a in ("read", "fill", "update")))
+                *(float(bc.action_energy[(i, t.name, a)][0]) for a in ("read", "fill", "update")),
+                _num(c.final_updates[0]) if c.final_updates is not None else 0)
             tensors.append(stats)
             dyn += stats.energy
         levels.append(LevelStats(node.name, "storage", inst, used,

@@ -22,6 +22,7 @@ class TensorStats:
     read_energy: float          # pJ, all instances
     fill_energy: float
     update_energy: float
+    final_updates: float = 0.0  # outputs: updates carrying a final value (the others carry partial sums)
 
     @property
     def energy(self) -> float:
