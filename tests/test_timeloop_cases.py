@@ -65,6 +65,8 @@ def test_reference_output(folder):
     assert 100 * result.utilization == pytest.approx(ref.summary["Utilization"], abs=0.006)
     if compare_energy:
         total, rounding = ref.total_energy()
+        printed, printed_rounding = ref.printed_total()   # the parts add up to the printed total
+        assert total == pytest.approx(printed, abs=printed_rounding + rounding)
         assert result.energy == pytest.approx(total, rel=1e-4, abs=rounding)
 
 

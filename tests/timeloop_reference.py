@@ -58,6 +58,11 @@ class Reference:
             return self.xml_energy[level][tensor]
         return float(self.levels[level].tensors[tensor]["Energy (total)"])
 
+    def printed_total(self) -> tuple[float, float]:
+        """(total energy in pJ as the summary prints it: energy per compute x computes, its rounding)."""
+        unit, computes = self.summary["per compute unit (pJ)"], self.summary["Computes"]
+        return self.summary["Total per compute"] * unit * computes, 0.005 * unit * computes
+
     def total_energy(self) -> tuple[float, float]:
         """(total energy in pJ, its uncertainty from printed rounding): every data space's energy, every
         level's leakage and the arithmetic energy."""
@@ -102,6 +107,16 @@ def parse_stats(text: str) -> tuple[dict[str, ReferenceLevel], dict[str, object]
         if m and section not in ("other", "summary"):
             cur = levels.setdefault(m.group(1), ReferenceLevel(m.group(1)))
             section, tensor = "", None
+            continue
+        if section == "summary" and line.strip() in ("fJ/Compute", "pJ/Compute"):
+            summary["per compute unit (pJ)"] = 1e-3 if line.strip() == "fJ/Compute" else 1.0
+            section = "per compute"
+            continue
+        if section == "per compute":
+            km = re.match(r"^\s*Total\s*=\s*(\S+)", line)
+            if km:
+                summary["Total per compute"] = float(km.group(1))
+                section = "summary"
             continue
         if section == "summary":
             km = re.match(r"^\s*([^:=]+?)\s*[:=]\s*(.+)$", line)

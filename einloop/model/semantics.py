@@ -7,9 +7,9 @@ where it differs (each derived in tests/test_timeloop_semantics.py), so its outp
   multicast and spatial reduction at each fanout separately: a parent serves every distinct child
   tile of the outer fanout, each the union of the inner fanout's distinct tiles, so children of two
   columns needing overlapping data are served twice. The exact model treats them as one flat array.
-* ``extrapolate``: Timeloop evaluates the first two iterations of the outermost temporal loop above a
-  tile and scales the second to the rest (see accesses.extrapolated_fetches), hiding reuse across the
-  boundary of that loop; the exact count stays available as ``Result.exact_fetches``.
+* ``extrapolate``: Timeloop evaluates iterations 0 and 1 of every temporal loop and counts iteration 1
+  for each later one (reuse.delta_sum), hiding reuse across an outer loop's boundary; the exact counts
+  of a Timeloop input stay available with ``evaluate(..., semantics=EXACT)``.
 * ``floor_partitions``: partition sizes printed as Timeloop computes them, floored to integers.
 * ``operand_reuse_at_compute``: a storage level directly above the compute units (no storage between,
   one or more fanouts) is not re-read across the innermost temporal loops that do not index the
