@@ -235,7 +235,7 @@ def _compute(c: _Component, acts: dict[str, float], area: float, word: int, file
              notes: list[str]) -> Compute:
     """The arithmetic level: its ERT compute energy, else the component library's estimate.
     Timeloop v4 charges no leakage to the arithmetic level; neither do we for its inputs."""
-    if acts:
+    if any(a in acts for a in _COMPUTE_ACTIONS):
         return Compute(c.name, _first(acts, _COMPUTE_ACTIONS), 0.0, area, c.cls, "ERT")
     attrs = {k: c.attrs[k] for k in ("width", "datawidth", "format") if k in c.attrs}
     est = library_estimate(c, attrs or {"datawidth": word}, file, notes)
@@ -289,7 +289,7 @@ def _storage(c: _Component, acts: dict[str, float], area: float, word: int, file
     cluster = num("cluster_size", 1, integer=True, minimum=1)
     if cluster != 1:
         block = max(1, int(width // (datawidth * cluster)))
-    if acts:
+    if any(a in acts for a in ("read", "write", "fill", "update")):
         energy = ActionEnergy(acts.get("read", 0.0), _first(acts, ("fill", "write")),
                               _first(acts, ("update", "write")), acts.get("leak", 0.0))
         source = "ERT"
