@@ -14,7 +14,9 @@ def _eval(args) -> int:
     from einloop.report.text import summary
 
     spec = api.load(args.files, args.format)
-    result = api.evaluate_spec(spec, args.einsum, reuse_rule=args.reuse_rule)
+    from einloop.model.semantics import EXACT
+    result = api.evaluate_spec(spec, args.einsum, reuse_rule=args.reuse_rule,
+                               semantics=EXACT if args.exact else None)
     for note in result.notes:   # what einloop estimated or ignored, also in the JSON's "notes"
         print(f"einloop: note: {note}", file=sys.stderr)
     if args.json:
@@ -36,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--reuse-rule", choices=["2024", "2025"], default="2025",
                    help="Timeloop's stride rule for temporal reuse: 2025 (default, current Timeloop, since commit "
                         "a12fff5) or 2024 (the rule of Timeloop outputs made before 2025)")
+    e.add_argument("--exact", action="store_true",
+                   help="einloop's exact counts for a Timeloop input (default there: Timeloop's conventions, "
+                        "e.g. temporal extrapolation; the JSON's 'semantics' says which)")
     e.set_defaults(run=_eval)
     for register in _extensions():
         register(sub)

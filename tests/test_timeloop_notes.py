@@ -51,3 +51,15 @@ def test_sparse_optimizations_evaluated_dense_is_said(capsys):
     assert code == 0
     assert "einloop: note: sparse_optimizations ignored" in err
     assert any(n.startswith("sparse_optimizations ignored") for n in json.loads(out)["notes"])
+
+
+def test_exact_flag_gives_exact_counts_and_says_so(capsys):
+    """tl05 (2024-03-02): Timeloop's extrapolation counts 96 RegisterFile Input fills, the exact count
+    is 90 (see test_timeloop_semantics); ``einloop eval --exact`` gives it and the JSON names it."""
+    folder = need(PEER / "Accelergy-Project.timeloop-accelergy-exercises__2024-03-02.tl.05-mapper-conv1d+oc-3level.null")
+    seen = {}
+    for flags in ([], ["--exact"]):
+        assert main(["eval", *(str(p) for p in input_files(folder)), "--reuse-rule", "2024", "--json", *flags]) == 0
+        d = json.loads(capsys.readouterr().out)
+        seen[d["semantics"]["name"]] = d["tensors"]["RegisterFile.Inputs"]["fills"]
+    assert seen == {"timeloop": 96, "einloop": 90}
