@@ -8,7 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from einloop.model.accesses import count_accesses
 from einloop.model.evaluate import evaluate
+from einloop.model.nest import build_structure
 from einloop.model.reuse import delta_sum
 from einloop.model.semantics import EXACT, TIMELOOP
 from einloop.spec.arch import ActionEnergy, Architecture, Compute, Fanout, Storage
@@ -199,3 +201,16 @@ def test_exact_counts_stay_available_for_timeloop_inputs():
     exact = evaluate(einsum, arch, mapping, semantics=EXACT)
     assert exact.tensor("Buffer", "I").reads == 4 and exact.semantics == EXACT.describe()
     assert replace(arch, semantics=EXACT).semantics == EXACT
+
+
+def test_operand_kept_only_where_a_spatial_factor_exceeds_one():
+    """One loop structure, two rows (the mapper's batches): Buffer loops P4 then M, a spatial M loop.
+    Row 1: temporal M3, spatial M2: the MACs keep I across M3: I read 4 times (as above). Row 2:
+    temporal M6, spatial M1: no fanout in effect, so every one of the 24 computes reads I: 24."""
+    einsum = Einsum("mv", {"M": 6, "P": 4}, (Tensor("W", (idx(("M", 1)),)), Tensor("I", (idx(("P", 1)),)),
+                                             Tensor("Z", (idx(("M", 1)), idx(("P", 1))), is_output=True)))
+    arch = Architecture("case", (Storage("Buffer"), Fanout("MACs", 2, 1), Compute("mac")), semantics=TIMELOOP)
+    s = build_structure(einsum, arch, [(0, "P", None), (0, "M", None), (1, "M", "X")],
+                        {"W": (0,), "I": (0,), "Z": (0,)})
+    nc = count_accesses(s, np.array([[4, 3, 2], [4, 6, 1]], np.int64))
+    assert nc.counts[(0, "I")].reads.tolist() == [4, 24]

@@ -116,7 +116,8 @@ def _stationary_fetches(bounds: np.ndarray, relevant: np.ndarray) -> np.ndarray:
 def _operand_held(s: NestStructure, link: Link) -> bool:
     """Timeloop (semantics.operand_reuse_at_compute): compute units below a fanout keep their operand
     while the temporal loops that do not move it run, as a one-word tile; with no fanout between the
-    last storage level and the compute unit every compute reads its operands (tl01_*_ws)."""
+    last storage level and the compute unit (no spatial loop above 1) every compute reads its operands
+    (tl01_*_ws). Structural test here; count_accesses applies it per row."""
     return s.arch.semantics.operand_reuse_at_compute and len(link.between) > 0
 
 
@@ -197,6 +198,8 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2025", *,
                 box = np.ones((B, coef.shape[0]), np.int64) if held else extents[c]
                 deltas = delta_sum(box, translations(s, coef, ext, link.outer), factors[:, link.outer], rule,
                                    extrapolate=s.arch.semantics.extrapolate)
+            if held:   # rows whose spatial loops here are all 1 have no fanout: every compute reads
+                deltas = np.where(_prod(factors, link.between) > 1, deltas, iterations)
             groups = _groups(s, coef, ext, factors, link)
             sent = deltas * groups
             per[p].multicast = _prod(factors, link.between) / groups
