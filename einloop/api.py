@@ -5,13 +5,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.errors import SpecError
-from einloop.mapper.constraints import Constraints, from_timeloop, read_constraints
+from einloop.mapper.constraints import Constraints, read_constraints
 from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
 from einloop.spec.arch import Architecture
 from einloop.spec.mapping import Mapping
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
+from einloop.spec.timeloop_constraints import Levels, read_timeloop_constraints
 from einloop.spec.workload import Workload
 from einloop.spec.yamlio import load_merged
 
@@ -38,14 +39,7 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
     doc, origin = load_merged(paths)
     if format == "timeloop" or (format == "auto" and is_timeloop(doc)):
         t = read_timeloop(doc, origin)
-        targets = []
-        for key in ("architecture_constraints", "mapspace_constraints", "mapspace", "constraints"):
-            section = doc.get(key)
-            if isinstance(section, dict):
-                targets += section.get("targets") or []
-            elif isinstance(section, list):
-                targets += section
-        cons = from_timeloop(targets, t.einsum, t.arch, t.fanout_of, origin.get("architecture_constraints", ""))
+        cons = read_timeloop_constraints(doc, t.einsum, Levels(t.arch, t.fanout_of, t.dummies), origin)
         return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons)
     known = {"workload", "architecture", "mapping", "constraints"}
     unknown = sorted(set(doc) - known)
