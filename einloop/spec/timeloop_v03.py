@@ -11,8 +11,8 @@ What changes between the versions (documented decisions):
 * ERT/ART table names carry such ranges too (``system.PE[0..127].LRF``); they are reduced to the
   component name.
 * ``sparse_optimizations`` and per-tensor ``densities`` below 1 are not modelled yet: the input is
-  evaluated dense and they are reported as ignored. Sparseloop's ``stream`` list, when not empty, is
-  refused (einloop has no streaming buffers).
+  evaluated dense and they are reported as ignored. Sparseloop's ``stream`` of a kept tensor changes
+  nothing; of a bypassed tensor it is refused (see ``_mapping``).
 """
 from __future__ import annotations
 
@@ -113,15 +113,21 @@ def _problem(prob, file: str) -> tuple[object, list[str]]:
     return {**prob, "shape": shape}, ignored
 
 
-def _mapping(mapping, file: str):
+def _mapping(mapping, file: str) -> list | object:
+    """The directive list (``mapping: {targets: [...]}`` accepted). Sparseloop's ``stream`` of a tensor the
+    level keeps changes nothing (its counts are those of a kept tensor) and is dropped; a streamed tensor
+    that bypasses the level still pays a read and a fill there per word passing ("A (Streamed)" in
+    stats.txt), which einloop does not model: refused by name."""
     if isinstance(mapping, dict) and isinstance(mapping.get("targets"), list):
         mapping = mapping["targets"]
     if not isinstance(mapping, list):
         return mapping
     for i, d in enumerate(mapping):
-        if isinstance(d, dict) and d.get("stream"):
-            raise SpecError(f"einloop has no streaming buffers; cannot honour stream {d['stream']!r}"[:120],
-                            file=file, field=f"mapping[{i}].stream")
+        passing = sorted(set(d.get("stream") or ()) - set(d.get("keep") or ())) if isinstance(d, dict) else []
+        if passing:
+            raise SpecError(f"einloop cannot honour stream of {', '.join(map(str, passing))} through "
+                            f"{d.get('target')} (a bypassed tensor that still pays a read and a fill there); "
+                            "allowed: stream only tensors the level keeps", file=file, field=f"mapping[{i}].stream")
     return [{k: v for k, v in d.items() if k != "stream"} if isinstance(d, dict) else d for d in mapping]
 
 
