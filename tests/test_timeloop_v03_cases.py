@@ -37,8 +37,8 @@ V02 = ("2019 Timeloop v0.2: no ERT in the folder (its built-in energy tables), a
 MAPPER = "mapper run: the chosen mapping is only in map.txt / map+stats.xml (no mapping YAML to evaluate)"
 STREAM = ("Sparseloop 'stream' of a bypassed tensor (SMEM streams A: stats.txt 'A (Streamed)' pays 1,048,576 "
           "reads and fills, 18.6 uJ of 247.6): not modelled, einloop refuses it by name")
-KNOWN = {"table7.dense": NESTED, "M512-K1024-N256": STREAM, "M128-K1152": STREAM, "M512-K128-N1024": STREAM,
-         "M512-K256-N1024": STREAM, "2019-11-13.tl.0": V02, "2019-11-13.tla": MAPPER, "2020-08-21": MAPPER}
+KNOWN = {"table7.dense": NESTED, "WD-1.0.M512-K1024-N256-IAD0.27.TC": STREAM,
+         "2019-11-13.tl.0": V02, "2019-11-13.tla": MAPPER, "2020-08-21": MAPPER}
 
 
 @dataclass
