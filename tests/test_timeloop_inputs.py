@@ -36,3 +36,174 @@ def test_eyeriss_exercise_constraints_load_unchanged():
     assert lv["DRAM"].permutation == ("N",)
     assert set(lv) == {"DRAM", "shared_glb", "inter_PE_column_spatial", "inter_PE_spatial", "ifmap_spad",
                        "weights_spad", "psum_spad"}
+
+
+# ---- constraint forms (item 3) -----------------------------------------------------------------
+ARCH = textwrap.dedent("""
+    architecture:
+      version: 0.4
+      nodes:
+      - !Container {name: System, attributes: {technology: 40nm}}
+      - !Component {name: MainMemory, class: DRAM, attributes: {width: 64, datawidth: 8}}
+      - !Component {name: Buffer, class: SRAM, attributes: {depth: 1024, width: 64, datawidth: 8}}
+      - !Container {name: PE, spatial: {meshX: 4, meshY: 2}}
+      - !Component {name: Reg, class: regfile, attributes: {depth: 16, width: 8, datawidth: 8}}
+      - !Component {name: MAC, class: intmac, attributes: {width: 8}}
+    problem:
+      version: 0.4
+      shape:
+        name: mm
+        dimensions: [M, N, K]
+        data_spaces:
+        - {name: A, projection: [[[M]], [[K]]]}
+        - {name: B, projection: [[[K]], [[N]]]}
+        - {name: Z, projection: [[[M]], [[N]]], read_write: true}
+      instance: {M: 16, N: 8, K: 32}
+    """)
+
+
+def _load(tmp_path, extra: str):
+    f = tmp_path / "in.yaml"
+    f.write_text(ARCH + textwrap.dedent(extra))
+    return einloop.load([f], format="timeloop")
+
+
+def test_factor_forms_and_spatial_split(tmp_path):
+    """``M<=8`` is a maximum, ``K=0`` the whole bound (32), ``N=1,K=1`` / lists / ``M4`` fixed; a spatial
+    permutation ``KMN`` with split 1 gives X = {K} and Y = {M, N}; a container is a spatial target."""
+    spec = _load(tmp_path, """
+        mapspace_constraints:
+          targets:
+          - {target: Buffer, type: temporal, factors: "M<=8 N=1,K=0", permutation: KN}
+          - {target: Reg, type: temporal, factors: [M4, N=1]}
+          - {target: PE, type: spatial, permutation: KMN, split: 1, factors: N=1}
+          - {target: Reg, type: bypass, keep: [Z], bypass: [A]}
+        """)
+    lv = spec.constraints.levels
+    assert lv["Buffer"].max_factors == {"M": 8} and lv["Buffer"].factors == {"N": 1, "K": 32}
+    assert lv["Buffer"].permutation == ("N", "K")        # Timeloop inner to outer -> einloop outer to inner
+    assert lv["Reg"].factors == {"M": 4, "N": 1} and lv["Reg"].keep == {"Z"} and lv["Reg"].bypass == {"A"}
+    fan = lv["inter_PE_spatial"]
+    assert fan.spatial_x == {"K"} and fan.spatial_y == {"M", "N"} and fan.factors == {"N": 1}
+
+
+def test_utilization_with_one_fanout_is_its_min_utilization(tmp_path):
+    """Timeloop's ``utilization`` min is the fraction of all MACs used; with one fanout that is its own."""
+    spec = _load(tmp_path, """
+        mapspace_constraints: {targets: [{target: Reg, type: utilization, min: 0.5}]}
+        """)
+    assert spec.constraints.levels["inter_PE_spatial"].min_utilization == 0.5
+
+
+@pytest.mark.parametrize("target, match", [
+    ("{target: Buffer, type: temporal, factors: M>=2}", r"targets\[0\]\.factors: einloop cannot honour a minimum"),
+    ("{target: Buffer, type: no_multicast_no_reduction, datatypes: [A]}", r"cannot honour 'no_multicast_no_red"),
+    ("{target: Buffer, type: no_link_transfer, datatypes: [A]}", r"no_link_transfer"),
+    ("{target: Buffer, type: temporal, factor: M=2}", r"targets\[0\]\.factor: unknown key 'factor' \(did you mean 'factors'\?\)"),
+    ("{target: Bufer, type: temporal}", r"unknown target 'Bufer' \(did you mean 'Buffer'\?\)"),
+    ("{target: Buffer, type: temporl}", r"unknown constraint type 'temporl'"),
+    ("{target: Buffer, type: temporal, factors: M=64}", r"factor M=64 exceeds the bound M=16"),
+    ("{target: Buffer, type: temporal, factors: Q=2}", r"unknown dimension 'Q' in factors"),
+    ("{target: Buffer, type: temporal, factors: M=2 junk}", r"cannot read factor 'junk'"),
+    ("{target: Buffer, type: temporal, permutation: MMK}", r"M listed twice"),
+    ("{target: PE, type: spatial, permutation: MK, split: -1}", r"split must be a whole number"),
+    ("{target: inter_PE_spatial, type: temporal, factors: M=2}", r"dummy level inter_PE_spatial"),
+    ("{target: inter_PE_spatial, type: bypass, keep: [A]}", r"dummy level \(it holds no data\)"),
+    ("{target: Buffer, type: bypass, keep: [Q]}", r"unknown data space\(s\) Q"),
+])
+def test_constraint_refusals_name_file_field_and_constraint(tmp_path, target, match):
+    """Every constraint einloop cannot honour, or that is malformed, is one SpecError naming it."""
+    with pytest.raises(SpecError, match=match) as err:
+        _load(tmp_path, f"mapspace_constraints: {{targets: [{target}]}}\n")
+    assert "in.yaml" in str(err.value) and "mapspace_constraints.targets[0]" in str(err.value)
+
+
+def test_dummy_level_left_free_under_a_constrained_parent_is_refused(tmp_path):
+    """A dummy's free loops fold into Buffer; Buffer fixes M, so folding would widen it: refused."""
+    with pytest.raises(SpecError, match=r"dummy level inter_PE_spatial leaves .*M.* free while Buffer"):
+        _load(tmp_path, """
+            mapspace_constraints:
+              targets:
+              - {target: Buffer, type: temporal, factors: M=2}
+              - {target: inter_PE_spatial, type: temporal, factors: N=1 K=1}
+            """)
+    spec = _load(tmp_path, """
+        mapspace_constraints:
+          targets:
+          - {target: Buffer, type: temporal, factors: M=2}
+          - {target: inter_PE_spatial, type: temporal, factors: M=1 N=1 K=1}
+          - {target: inter_PE_spatial, type: bypass, bypass: [A, B, Z]}
+        """)
+    assert spec.constraints.levels["Buffer"].factors == {"M": 2}
+    assert "inter_PE_spatial" not in spec.constraints.levels or \
+        spec.constraints.levels["inter_PE_spatial"].factors == {}
+
+
+def test_exercise_constraint_files_all_load():
+    """tl05's three constraint files (baked, free bypass, none) load unchanged with the exercise inputs."""
+    for case in ("baked", "freebypass", "unconstrained"):
+        d = reference_case(f"tl05_mapper_3level_{case}")
+        spec = einloop.load(sorted((d / "input").glob("*.yaml")), format="timeloop")
+        levels = spec.constraints.levels
+        if case == "unconstrained":
+            assert levels == {}
+        else:
+            assert levels["GlobalBuffer"].factors == {"R": 1, "P": 16, "K": 16}
+            assert levels["RegisterFile"].permutation == ("K", "P", "R")
+
+
+# ---- the exercises' input folders (item 2) -----------------------------------------------------
+@pytest.mark.parametrize("case", ["tl00_conv1d_1level", "tl01_conv1d_2level_os", "tl01_conv1d_2level_ws",
+                                  "tl02_conv1d_oc_2level_tiled", "tl02_conv1d_oc_2level_untiled",
+                                  "tl03_conv1d_oc_3level_bypass", "tl03_conv1d_oc_3level_nobypass"])
+def test_input_folder_gives_the_reference_energy(case):
+    """The exercise's own input/ (nested !Container architecture, problem, mapping) with the run's ERT
+    gives the reference's cycles and total energy (within 0.01 %), as the processed input does."""
+    import json
+    d = reference_case(case)
+    ref = json.loads((d / "reference_summary.json").read_text())
+    spec = einloop.load(sorted((d / "input").glob("*.yaml")) + sorted((d / "ref-output").glob("*.ERT.yaml")),
+                        format="timeloop")
+    result = einloop.evaluate_spec(spec, reuse_rule="2024")
+    assert result.cycles == ref["summary"]["Cycles"]
+    total = ref["fJ_per_compute"]["Total"] * ref["summary"]["Computes"] / 1000
+    assert result.energy == pytest.approx(total, rel=1e-4)
+
+
+def test_tl04_input_folder_spatial_target_is_the_container():
+    """tl04's input/ maps ``target: PE, type: spatial`` (a container): it is the 16x1 fanout below the
+    GlobalBuffer (named inter_PE_spatial as timeloopfe names it). Hand-derived counts (C=16 across PEs,
+    GlobalBuffer loops C2 K32 R3 outer to inner, RegisterFile P16): each PE's RegisterFile holds one
+    weight, refilled every step: 2*32*3 = 192; its 16-input window is fetched whole at each (C, K) pair
+    and slides by one for the next two R steps: 2*32*(16+1+1) = 1152. No multicast (every PE has its own
+    C), so GlobalBuffer reads 16x those: 3072 and 18432."""
+    d = reference_case("tl04_conv1d_oc_ic_spatial_cp_reduction")
+    spec = einloop.load(sorted((d / "input").glob("*.yaml")) + sorted((d / "ref-output").glob("*.ERT.yaml")),
+                        format="timeloop")
+    fan = spec.arch.node("inter_PE_spatial")
+    assert (fan.mesh_x, fan.mesh_y) == (16, 1)
+    result = einloop.evaluate_spec(spec)
+    assert result.tensor("RegisterFile", "Weights").fills == 192
+    assert result.tensor("RegisterFile", "Inputs").fills == 1152
+    assert result.tensor("GlobalBuffer", "Weights").reads == 3072
+    assert result.tensor("GlobalBuffer", "Inputs").reads == 18432
+    assert result.cycles == 3072
+
+
+def test_design_folder_with_node_constraints_and_parallel_registers():
+    """design_simple_output_stationary's input/arch.yaml (constraints inside nodes, a !Parallel group)
+    with its problem and the run's mapping and ERT gives the reference energy within 0.01 %; the PE
+    container's spatial constraint (permutation [C, M], split 1) is X = {C}, Y = the rest."""
+    import json
+    d = reference_case("design_simple_output_stationary")
+    ref = json.loads((d / "reference_summary.json").read_text())
+    out = d / "ref-output"
+    spec = einloop.load([d / "input/arch.yaml", d / "input/default_problem.yaml", out / "timeloop-mapper.map.yaml",
+                         out / "timeloop-mapper.ERT.yaml", out / "timeloop-mapper.ART.yaml"], format="timeloop")
+    fan = spec.constraints.levels["inter_PE_spatial"]
+    assert fan.spatial_x == {"C"} and "M" in fan.spatial_y and fan.factors == {"R": 1, "S": 1, "P": 1, "Q": 1}
+    assert spec.constraints.levels["pe_spad"].permutation == ("Q", "P", "S", "R")
+    result = einloop.evaluate_spec(spec, reuse_rule="2024")
+    assert result.cycles == ref["summary"]["Cycles"]
+    assert result.energy == pytest.approx(ref["fJ_per_compute"]["Total"] * ref["summary"]["Computes"] / 1000,
+                                          rel=1e-4)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from einloop.errors import SpecError
 from einloop.spec.timeloop_factors import parse_factors
+from einloop.spec.timeloop_folder import unfold_containers
 
 _KEYS = {"data-spaces": "data_spaces", "read-write": "read_write", "word-bits": "datawidth",
          "block-size": "block_size", "cluster-size": "cluster_size", "data_storage_depth": "depth",
@@ -198,7 +199,7 @@ def residual_factors(doc: dict, file: str) -> dict:
 
 
 def prepare(doc: dict, origin: dict[str, str]) -> Upgraded:
-    """Any Timeloop input made ready for ``read_timeloop``: older versions upgraded, ``X=0`` factors
-    written out, ignored parts listed."""
-    up = upgrade(doc, origin) if is_legacy(doc) else Upgraded(doc)
+    """Any Timeloop input made ready for ``read_timeloop``: older versions upgraded, v0.4 containers and
+    node constraints unfolded (``timeloop_folder``), ``X=0`` factors written out, ignored parts listed."""
+    up = upgrade(doc, origin) if is_legacy(doc) else Upgraded(unfold_containers(doc, origin))
     return Upgraded(residual_factors(up.doc, origin.get("mapping", "")), up.ignored + ignored_sections(up.doc))
