@@ -2,6 +2,7 @@
 the exercises' own input folders, and bad Timeloop input refused with one message naming file and field."""
 from __future__ import annotations
 
+import re
 import textwrap
 
 import pytest
@@ -98,7 +99,7 @@ def test_utilization_with_one_fanout_is_its_min_utilization(tmp_path):
 @pytest.mark.parametrize("target, match", [
     ("{target: Buffer, type: temporal, factors: M>=2}", r"targets\[0\]\.factors: einloop cannot honour a minimum"),
     ("{target: Buffer, type: no_multicast_no_reduction, datatypes: [A]}", r"cannot honour 'no_multicast_no_red"),
-    ("{target: Buffer, type: no_link_transfer, datatypes: [A]}", r"no_link_transfer"),
+    ("{target: Buffer, type: no_link_transfer, datatypes: [Q]}", r"targets\[0\]\.datatypes: unknown data space"),
     ("{target: Buffer, type: temporal, factor: M=2}", r"targets\[0\]\.factor: unknown key 'factor' \(did you mean 'factors'\?\)"),
     ("{target: Bufer, type: temporal}", r"unknown target 'Bufer' \(did you mean 'Buffer'\?\)"),
     ("{target: Buffer, type: temporl}", r"unknown constraint type 'temporl'"),
@@ -207,3 +208,99 @@ def test_design_folder_with_node_constraints_and_parallel_registers():
     assert result.cycles == ref["summary"]["Cycles"]
     assert result.energy == pytest.approx(ref["fJ_per_compute"]["Total"] * ref["summary"]["Computes"] / 1000,
                                           rel=1e-4)
+
+
+# ---- bad Timeloop input (issue 17) ---------------------------------------------------------------
+def _bad(tmp_path, old: str, new: str, extra: str = ""):
+    text = ARCH.replace(old, new) + textwrap.dedent(extra)
+    assert text != ARCH + textwrap.dedent(extra) or not old, "the mutation must change the input"
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    with pytest.raises(SpecError) as err:
+        einloop.load([f], format="timeloop")
+    return str(err.value)
+
+
+@pytest.mark.parametrize("old, new, match", [
+    ("depth: 1024", "dept: 1024", r"nodes\[2\]\.attributes\.dept: unknown attribute 'dept' \(did you mean 'depth'\?\)"),
+    ("depth: 1024", "depth: true", r"nodes\[2\]\.attributes\.depth: expected a number, got 'True'"),
+    ("depth: 1024", "depth: .inf", r"nodes\[2\]\.attributes\.depth: expected a finite number"),
+    ("depth: 1024", "depth: .nan", r"nodes\[2\]\.attributes\.depth: expected a finite number"),
+    ("depth: 1024", "depth: -4", r"nodes\[2\]\.attributes\.depth: must be >= 0"),
+    ("depth: 1024", "depth: 2*512", r"nodes\[2\]\.attributes\.depth: expected a number, got '2\*512'"),
+    ("width: 64, datawidth: 8}}\n  - !Component {name: Buffer", "width: 0, datawidth: 8}}\n  - !Component {name: Buffer",
+     r"nodes\[1\]\.attributes\.width: must be > 0"),
+    ("meshX: 4", "meshX: 0", r"nodes\[3\]\.spatial\.meshX: must be > 0"),
+    ("meshX: 4", "meshZ: 4", r"nodes\[3\]\.spatial\.meshZ: unknown key .meshZ. \(did you mean .mesh[XY].\?\)"),
+    ("class: regfile", "clas: regfile", r"nodes\[4\]\.clas: unknown key 'clas' \(did you mean 'class'\?\)"),
+    ("M: 16, N: 8", "M: true, N: 8", r"problem\.instance\.M: expected a number"),
+    ("M: 16, N: 8", "M: 0, N: 8", r"problem\.instance\.M: must be > 0"),
+    ("M: 16, N: 8", "M: 1099511627777, N: 8", r"problem\.instance\.M: a rank bound is at most 2\*\*40"),
+    ("read_write: true", "read_writ: true", r"data_spaces\[2\]\.read_writ: unknown key .*did you mean 'read_write'"),
+    ("instance:", "instanse:", r"problem\.instanse: unknown key 'instanse' \(did you mean 'instance'\?\)"),
+])
+def test_bad_timeloop_value_is_one_error_naming_file_and_field(tmp_path, old, new, match):
+    """Each class of issue 17 on a Timeloop file: misspelled keys (with did-you-mean), booleans and
+    expressions as numbers, NaN/inf, zero and negative sizes, huge bounds."""
+    msg = _bad(tmp_path, old, new)
+    assert "bad.yaml" in msg
+    assert re.search(match, msg), msg
+
+
+@pytest.mark.parametrize("extra, match", [
+    ("mapings: []\n", r"bad\.yaml: mapings: unknown key 'mapings' \(did you mean 'mapping'\?\)"),
+    ("ERT: {tables: [{name: MAC, actions: [{name: mac_random, energy: .nan}]}]}\n",
+     r"ERT\.tables\[0\]\.actions\[0\]\.energy: expected a finite number"),
+    ("ERT: {tables: [{name: MAC, actions: [{name: mac_random, energy: -1.5}]}]}\n",
+     r"ERT\.tables\[0\]\.actions\[0\]\.energy: must be >= 0"),
+    ("ERT: {tables: [{name: MAC, actions: [{name: mac_random, energy: true}]}]}\n",
+     r"ERT\.tables\[0\]\.actions\[0\]\.energy: expected a number"),
+    ("ART: {tables: [{name: MAC, area: .inf}]}\n", r"ART\.tables\[0\]\.area: expected a finite number"),
+    ("mapping: [{target: Buffer, type: temporal, factor: M=2}]\n",
+     r"mapping\[0\]\.factor: unknown key 'factor' \(did you mean 'factors'\?\)"),
+])
+def test_bad_timeloop_section_is_one_error(tmp_path, extra, match):
+    """Unknown top-level sections, bad ERT/ART energies and areas, unknown mapping keys."""
+    msg = _bad(tmp_path, "", "", extra)
+    assert re.search(match, msg), msg
+
+
+def test_v03_input_is_detected_and_read(tmp_path):
+    """A v0.3 input (subtree/local with X[0..N-1] ranges, data-spaces, read-write) is recognised without
+    --format and read: before, it gave "an Einsum has exactly one output tensor"."""
+    f = tmp_path / "v03.yaml"
+    f.write_text(textwrap.dedent("""
+        architecture:
+          version: 0.3
+          subtree:
+          - name: system
+            local:
+            - {name: DRAM, class: DRAM, attributes: {width: 64, word-bits: 8}}
+            subtree:
+            - name: PE[0..3]
+              local:
+              - {name: RF, class: regfile, attributes: {depth: 16, width: 8, word-bits: 8}}
+              - {name: MAC, class: intmac, attributes: {datawidth: 8}}
+        problem:
+          shape:
+            name: mm
+            dimensions: [M, K]
+            data-spaces:
+            - {name: A, projection: [[[M]], [[K]]]}
+            - {name: B, projection: [[[K]]]}
+            - {name: Z, projection: [[[M]]], read-write: true}
+          instance: {M: 8, K: 4, densities: {A: {density: 0.5}}}
+        mapping:
+        - {target: DRAM, type: temporal, factors: M=2 K=0}
+        - {target: DRAM, type: spatial, factors: M=4 K=1}
+        - {target: RF, type: temporal, factors: M=1 K=1}
+        """))
+    spec = einloop.load([f])
+    assert spec.format == "timeloop"
+    fan = next(n for n in spec.arch.nodes if n.name == "DRAM_fanout")
+    assert fan.mesh_x * fan.mesh_y == 4
+    dram = next(n for n in spec.mapping.nodes if n.target == "DRAM")
+    assert {(l.rank, l.factor) for l in dram.loops} == {("M", 2), ("K", 4)}   # K=0: the rest of K, 4
+    assert any("densities (A below 1)" in s for s in spec.ignored)
+    result = einloop.evaluate_spec(spec)
+    assert result.computes == 32 and result.valid

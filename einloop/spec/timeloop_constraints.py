@@ -233,8 +233,11 @@ class _Reader:
                          "where the mapping allows)", f"{fld}.type")
 
     def _no_link_transfer(self, name: str, t: dict, fld: str, kind: str) -> None:
-        raise self.error("einloop cannot honour 'no_link_transfer' (it has no model of links between "
-                         "neighbouring instances)", f"{fld}.type")
+        """einloop never forwards data between neighbouring instances: the constraint holds already."""
+        bad = [v for v in t.get("datatypes") or [] if v not in self.tensors]
+        if bad:
+            raise self.error(f"unknown data space(s) {', '.join(map(str, bad))}; data spaces: "
+                             f"{', '.join(self.tensors)}", f"{fld}.datatypes")
 
     def finish(self) -> Constraints:
         """Check that dummy levels' free loops do not widen a constrained level, and return the limits."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from einloop.errors import SpecError
 from einloop.spec.timeloop_factors import parse_factors
 from einloop.spec.timeloop_folder import unfold_containers
+from einloop.spec.timeloop_schema import NOT_USED, validate
 
 _KEYS = {"data-spaces": "data_spaces", "read-write": "read_write", "word-bits": "datawidth",
          "block-size": "block_size", "cluster-size": "cluster_size", "data_storage_depth": "depth",
@@ -158,9 +159,12 @@ def ignored_sections(doc: dict) -> tuple[str, ...]:
     """Sections of any Timeloop version that einloop reads but does not model yet."""
     sparse = doc.get("sparse_optimizations")
     targets = sparse.get("targets") if isinstance(sparse, dict) else sparse
-    if targets:
-        return (f"sparse_optimizations ({len(targets)} target(s)): not modelled yet, evaluated dense",)
-    return ()
+    out = [f"sparse_optimizations ({len(targets)} target(s)): not modelled yet, evaluated dense"] if targets else []
+    unused = [k for k in NOT_USED if doc.get(k)]
+    if unused:
+        out.append(f"{', '.join(unused)}: settings of Timeloop's mapper and Accelergy, not used by einloop "
+                   "(energies come from the ERT or einloop's component library)")
+    return tuple(out)
 
 
 def residual_factors(doc: dict, file: str) -> dict:
@@ -201,5 +205,7 @@ def residual_factors(doc: dict, file: str) -> dict:
 def prepare(doc: dict, origin: dict[str, str]) -> Upgraded:
     """Any Timeloop input made ready for ``read_timeloop``: older versions upgraded, v0.4 containers and
     node constraints unfolded (``timeloop_folder``), ``X=0`` factors written out, ignored parts listed."""
-    up = upgrade(doc, origin) if is_legacy(doc) else Upgraded(unfold_containers(doc, origin))
+    up = upgrade(doc, origin) if is_legacy(doc) else Upgraded(doc)
+    validate(up.doc, origin)      # before unfolding, so field paths are the user's
+    up = Upgraded(unfold_containers(up.doc, origin), up.ignored)
     return Upgraded(residual_factors(up.doc, origin.get("mapping", "")), up.ignored + ignored_sections(up.doc))
