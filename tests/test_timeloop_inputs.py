@@ -304,3 +304,63 @@ def test_v03_input_is_detected_and_read(tmp_path):
     assert any("densities (A below 1)" in s for s in spec.ignored)
     result = einloop.evaluate_spec(spec)
     assert result.computes == 32 and result.valid
+
+
+# ---- Jinja templates (item 2) --------------------------------------------------------------------
+def test_template_is_rendered_in_a_sandbox(tmp_path):
+    """A plain template renders (loops, arithmetic on literals); the YAML it makes is read as usual."""
+    pytest.importorskip("jinja2")
+    f = tmp_path / "prob.yaml.jinja2"
+    f.write_text(textwrap.dedent("""
+        {% set n = 4 %}
+        problem:
+          shape:
+            name: mm
+            dimensions: [{% for d in ['M', 'K'] %}{{ d }}{{ ', ' if not loop.last }}{% endfor %}]
+            data_spaces:
+            - {name: A, projection: [[[M]], [[K]]]}
+            - {name: Z, projection: [[[M]]], read_write: true}
+          instance: {M: {{ n * 2 }}, K: {{ n }}}
+        """))
+    from einloop.spec.yamlio import load_yaml
+    doc = load_yaml(f)
+    assert doc["problem"]["instance"] == {"M": 8, "K": 4}
+    assert doc["problem"]["shape"]["dimensions"] == ["M", "K"]
+
+
+@pytest.mark.parametrize("text, match", [
+    ("{{ ''.__class__.__mro__[1].__subclasses__() }}", r"refused by the sandbox: access to attribute '__class__'"),
+    ("{{ include('x.yaml') }}", r"uses 'include', which is not defined"),
+    ("{% if %}", r"broken Jinja template at line 1"),
+])
+def test_unsafe_or_timeloopfe_template_is_refused(tmp_path, text, match):
+    """Attribute access outside plain data, timeloopfe's functions and broken syntax: one message."""
+    pytest.importorskip("jinja2")
+    f = tmp_path / "top.yaml.jinja"
+    f.write_text(text)
+    with pytest.raises(SpecError, match=match) as err:
+        einloop.load([f], format="timeloop")
+    assert "top.yaml.jinja" in str(err.value)
+
+
+def test_exercise_top_template_names_the_missing_function():
+    """design_simple_output_stationary's top.yaml.jinja2 calls timeloopfe's cwd(): refused by name."""
+    pytest.importorskip("jinja2")
+    d = reference_case("design_simple_output_stationary") / "input"
+    with pytest.raises(SpecError, match=r"top\.yaml\.jinja2: the template uses 'cwd'"):
+        einloop.load([d / "top.yaml.jinja2"], format="timeloop")
+
+
+def test_eval_reports_ignored_parts_on_stderr_and_in_json(capsys):
+    """A Sparseloop input with sparse_optimizations: evaluated dense, and said so (stderr and JSON)."""
+    import json
+    from einloop.cli import main
+    from tests.test_timeloop_v03_cases import SPARSE, V03, input_files
+    folder = next((f for f in SPARSE if "table7.sparse" in f), None)
+    if folder is None:
+        pytest.skip("no sparse v03 case available")
+    code = main(["eval", "--json", *map(str, input_files(V03 / folder))])
+    out = capsys.readouterr()
+    assert code in (0, 1)
+    assert "einloop: ignored: sparse_optimizations" in out.err
+    assert any("sparse_optimizations" in s for s in json.loads(out.out)["ignored"])

@@ -99,9 +99,11 @@ class _Reader:
         self.nodes = {n.name: n for n in levels.arch.nodes}
 
     def error(self, msg: str, fld: str) -> SpecError:
+        """A SpecError in the file being read."""
         return SpecError(msg, file=self.file, field=fld)
 
     def read(self, fld: str, t) -> None:
+        """One target: its type checked, its keys checked, then read by the method of that type."""
         if not isinstance(t, dict) or "target" not in t:
             raise self.error("each constraint needs a 'target' (a level name) and a 'type'", fld)
         t = _flat(t)

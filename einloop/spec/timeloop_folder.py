@@ -96,15 +96,16 @@ def render_template(text: str, path: str | Path, variables: dict | None = None) 
         import jinja2
         from jinja2.sandbox import SandboxedEnvironment
     except ImportError:   # pragma: no cover - jinja2 is a dependency of the test extras
-        raise SpecError("a Jinja template needs the jinja2 package (pip install jinja2)", file=str(path)) from None
+        raise SpecError("a Jinja template needs the jinja2 package (pip install 'einloop[timeloop]')",
+                        file=str(path)) from None
     env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)
     try:
         return env.from_string(text).render(**(variables or {}))
     except jinja2.UndefinedError as err:
         name = str(err.message or err).split("'")[1] if "'" in str(err.message or err) else str(err)
-        raise SpecError(f"the template uses {name!r}, which einloop does not provide (timeloopfe's template "
-                        "functions such as include/cwd/path_exists are not available); pass the files it "
-                        "would include instead", file=str(path)) from None
+        raise SpecError(f"the template uses {name!r}, which is not defined: einloop renders templates with no "
+                        "variables and without timeloopfe's functions (include, cwd, path_exists, ...); render it "
+                        "with timeloopfe, or pass the files it includes", file=str(path)) from None
     except jinja2.exceptions.SecurityError as err:
         raise SpecError(f"the template was refused by the sandbox: {err}", file=str(path)) from None
     except jinja2.TemplateError as err:
