@@ -45,7 +45,7 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
         t = read_timeloop(doc, origin)
         cons = read_timeloop_constraints(doc, t.einsum, Levels(t.arch, t.fanout_of, t.dummies), origin)
         return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons,
-                    prepared.ignored)
+                    prepared.ignored + cons.notes)
     known = {"workload", "architecture", "mapping", "constraints"}
     unknown = sorted(set(doc) - known)
     if unknown:

@@ -49,6 +49,7 @@ class Constraints:
     dataflow: str = "unconstrained"
     imperfect: dict[str, float] = field(default_factory=dict)   # rank ("*": every rank) -> padding allowed,
     # as a fraction of its bound: its factors may multiply to up to that much more (mapper/imperfect.py)
+    notes: tuple[str, ...] = ()   # what reading changed (e.g. a Timeloop factor clamped to its bound)
 
     def at(self, name: str) -> LevelConstraint:
         return self.levels.get(name, LevelConstraint())

@@ -2,7 +2,8 @@
 into einloop's per-level ``Constraints``, with Timeloop's meaning and nothing silently dropped.
 
 Timeloop's rules, as its constraint parser applies them (NVlabs/timeloop ``mapping/constraints.cpp``):
-* ``factors``: ``M=8`` / ``M8`` fixes a factor (``M=0`` means the whole bound), ``M<=8`` bounds it;
+* ``factors``: ``M=8`` / ``M8`` fixes a factor (``M=0`` means the whole bound; one above the bound is
+  clamped to it, noted in ``Constraints.notes``), ``M<=8`` bounds it;
   a dimension not named is free. Forms ``"M=1 N=2"``, ``"N=1,C=1"`` and YAML lists are read.
 * ``permutation``: inner to outer; a partial one fixes only the innermost loops.
 * spatial ``split``: the first ``split`` dimensions of the level's permutation go to X, the others
@@ -97,6 +98,7 @@ class _Reader:
         self.out: dict[str, LevelConstraint] = {}
         self.dummy_free: dict[str, tuple[str, str, set[str]]] = {}   # dummy -> (file, field, ranks free there)
         self.nodes = {n.name: n for n in levels.arch.nodes}
+        self.notes: list[str] = []
 
     def error(self, msg: str, fld: str) -> SpecError:
         """A SpecError in the file being read."""
@@ -148,8 +150,10 @@ class _Reader:
                 most[f.rank] = f.value
                 continue
             value = bound if f.value == 0 else f.value   # Timeloop: 0 means the whole bound
-            if value > bound:
-                raise self.error(f"factor {f.rank}={value} exceeds the bound {f.rank}={bound}", f"{fld}.factors")
+            if value > bound:   # Timeloop clamps it with a warning; so does einloop, and says so
+                self.notes.append(f"{self.file}: {fld}.factors: {f.rank}={value} exceeds the bound {bound}; "
+                                  f"read as {f.rank}={bound}, as Timeloop does")
+                value = bound
             fixed[f.rank] = value
         return fixed, most
 
@@ -254,7 +258,7 @@ class _Reader:
                     f"{'their factors' if widened else 'its permutation'}; einloop folds {dummy}'s loops into "
                     f"{parent}, so fix them to 1 at {dummy} (e.g. factors: {'='.join([sorted(free)[0], '1'])})",
                     fld)
-        return Constraints(self.out)
+        return Constraints(self.out, notes=tuple(self.notes))
 
 
 def read_timeloop_constraints(doc: dict, einsum: Einsum, levels: Levels, origin: dict[str, str]) -> Constraints:

@@ -81,7 +81,9 @@ def _attributes(attrs, file: str | None, fld: str) -> None:
                 finite(value, file, f"{fld}.{key}", positive=NUMERIC[key] == "positive", minimum=0)
         elif key not in OTHER_ATTRIBUTES:
             close = difflib.get_close_matches(str(key), list(NUMERIC), n=1, cutoff=0.75)
-            if close and str(key).lower() != close[0].lower():
+            # a near-miss (dept, dpeth), not a longer name that contains one (DAC_datawidth)
+            if close and str(key).lower() != close[0].lower() and not any(n in str(key) for n in NUMERIC) \
+                    and abs(len(str(key)) - len(close[0])) <= 2:
                 raise SpecError(f"unknown attribute {str(key)[:40]!r} (did you mean {close[0]!r}?); einloop "
                                 f"reads {', '.join(NUMERIC)}", file=file, field=f"{fld}.{key}")
 

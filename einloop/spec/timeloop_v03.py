@@ -9,7 +9,7 @@ What changes between the versions (documented decisions):
   subtree's range multiplies every component below it. Each component is given its total count in the
   v0.4 form; ``meshX`` (default: all instances in X) is kept.
 * ERT/ART table names carry such ranges too (``system.PE[0..127].LRF``); they are reduced to the
-  component name.
+  component name. A register's single ``access`` action prices its reads, fills and updates.
 * ``sparse_optimizations`` and per-tensor ``densities`` below 1 are not modelled yet: the input is
   evaluated dense and they are reported as ignored. Sparseloop's ``stream`` of a kept tensor changes
   nothing; of a bypassed tensor it is refused (see ``_mapping``).
@@ -61,6 +61,14 @@ def _count(name: str) -> tuple[str, int]:
     return m.group(1), hi - lo + 1
 
 
+ARITHMETIC = ("intmac", "fpmac", "mac", "compute", "intmultiplier", "fpmultiplier", "multiplier")
+
+
+def is_arithmetic(cls: str) -> bool:
+    """A compute-unit class (Timeloop's arithmetic level), wherever it sits in a ``local`` list."""
+    return cls.lower() in ARITHMETIC or cls.lower().endswith("mac")
+
+
 def _renamed(d: dict) -> dict:
     return {_KEYS.get(k, k): v for k, v in d.items()}
 
@@ -81,6 +89,8 @@ def _subtree(tree: list, outer: int, file: str) -> list:
             if "meshX" in attrs and "meshY" not in attrs and isinstance(attrs["meshX"], int) and attrs["meshX"] > 0:
                 attrs["meshY"] = max(total // attrs["meshX"], 1)
             locals_.append({**comp, "name": f"{cname}[1..{total}]", "attributes": attrs})
+        # the arithmetic unit may be listed among the storage levels (2020 exercises): it is the leaf
+        locals_.sort(key=lambda c: is_arithmetic(str(c.get("class", ""))))
         out.append({**sub, "name": name, "attributes": _renamed(sub.get("attributes") or {}), "local": locals_,
                     "subtree": _subtree(sub.get("subtree"), here, file)})
     return out
@@ -94,6 +104,12 @@ def _tables(section) -> object:
     for t in section["tables"]:
         if isinstance(t, dict) and "name" in t:
             t = {**t, "name": re.sub(r"\[\d+\.\.\d+\]", "", str(t["name"]))}
+            acts = t.get("actions") if isinstance(t.get("actions"), list) else []
+            names = {a.get("name") for a in acts if isinstance(a, dict)}
+            if "access" in names and not names & {"read", "write"}:   # a register: one action for all
+                acts = acts + [{**a, "name": n} for a in acts if isinstance(a, dict) and a.get("name") == "access"
+                               for n in ("read", "write")]
+                t = {**t, "actions": acts}
         tables.append(t)
     return {**section, "tables": tables}
 
@@ -106,6 +122,10 @@ def _problem(prob, file: str) -> tuple[object, list[str]]:
         spaces = [_renamed(ds) if isinstance(ds, dict) else ds for ds in shape.get("data-spaces", [])]
         shape = {**_renamed(shape), **({"data_spaces": spaces} if "data-spaces" in shape else {})}
     inst = prob.get("instance")
+    if inst is None:   # v0.2 writes the bounds beside 'shape' (problem: {shape: ..., C: 3, K: 4})
+        inst = {k: v for k, v in prob.items() if k not in ("shape", "version")}
+        prob = {k: v for k, v in prob.items() if k in ("shape", "version")}
+        prob["instance"] = inst
     ignored = []
     if isinstance(inst, dict) and isinstance(inst.get("densities"), dict):
         sparse = sorted(k for k, v in inst["densities"].items()
