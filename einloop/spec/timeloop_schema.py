@@ -99,6 +99,9 @@ def _nodes(nodes, file: str | None, fld: str) -> None:
             raise SpecError(f"expected a mapping (a component or container), got {str(node)[:40]!r}",
                             file=file, field=where)
         check_keys(node, _COMPONENT_KEYS, file, where)
+        if node.get("_tag") != "Parallel" and (not isinstance(node.get("name"), str) or not node["name"]):
+            raise SpecError(f"each component and container needs a 'name', got {str(node.get('name'))[:40]!r}",
+                            file=file, field=f"{where}.name")
         _attributes(node.get("attributes"), file, f"{where}.attributes")
         if isinstance(node.get("spatial"), dict):
             check_keys(node["spatial"], {"meshX", "meshY"}, file, f"{where}.spatial")
@@ -119,15 +122,17 @@ def _tables(section, key: str, file: str | None) -> None:
         raise SpecError("expected a list of tables", file=file, field=f"{key}.tables")
     for i, t in enumerate(tables):
         where = f"{key}.tables[{i}]"
-        if not isinstance(t, dict) or "name" not in t:
-            raise SpecError("each table needs a 'name'", file=file, field=where)
+        if not isinstance(t, dict) or not isinstance(t.get("name"), str):
+            raise SpecError("each table needs a 'name' (the component's path)", file=file, field=where)
         if key == "ART":
             check_keys(t, {"name", "area"}, file, where)
             finite(t.get("area", 0), file, f"{where}.area")
             continue
         check_keys(t, {"name", "actions"}, file, where)
+        if not isinstance(t.get("actions") or [], list):
+            raise SpecError("expected a list of actions", file=file, field=f"{where}.actions")
         for j, act in enumerate(t.get("actions") or []):
-            if not isinstance(act, dict) or "name" not in act:
+            if not isinstance(act, dict) or not isinstance(act.get("name"), str):
                 raise SpecError("each action needs a 'name' and an 'energy'", file=file, field=f"{where}.actions[{j}]")
             check_keys(act, {"name", "arguments", "energy"}, file, f"{where}.actions[{j}]")
             finite(act.get("energy", 0), file, f"{where}.actions[{j}].energy")
@@ -144,11 +149,28 @@ def _problem(prob, file: str | None) -> None:
                         field="problem")
     check_keys(prob, {"version", "shape", "instance"}, file, "problem")
     shape, inst = prob.get("shape"), prob.get("instance")
-    if isinstance(shape, dict):
-        check_keys(shape, {"name", "dimensions", "coefficients", "data_spaces", "version"}, file, "problem.shape")
-        for i, ds in enumerate(shape.get("data_spaces") or []):
-            if isinstance(ds, dict):
-                check_keys(ds, {"name", "projection", "read_write"}, file, f"problem.shape.data_spaces[{i}]")
+    if not isinstance(shape, dict) or not isinstance(inst, dict):
+        raise SpecError("a Timeloop problem needs 'shape' and 'instance' mappings", file=file, field="problem")
+    check_keys(shape, {"name", "dimensions", "coefficients", "data_spaces", "version"}, file, "problem.shape")
+    for key in ("dimensions", "coefficients", "data_spaces"):
+        if not isinstance(shape.get(key) or [], list):
+            raise SpecError(f"expected a list, got {str(shape[key])[:40]!r}", file=file, field=f"problem.shape.{key}")
+    for i, d in enumerate(shape.get("dimensions") or []):
+        if not isinstance(d, str):
+            raise SpecError(f"a dimension is a name, got {str(d)[:40]!r}", file=file,
+                            field=f"problem.shape.dimensions[{i}]")
+    for key in ("coefficients", "data_spaces"):
+        for i, item in enumerate(shape.get(key) or []):
+            if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+                raise SpecError("expected a mapping with a 'name'", file=file, field=f"problem.shape.{key}[{i}]")
+            if key == "coefficients":
+                check_keys(item, {"name", "default"}, file, f"problem.shape.coefficients[{i}]")
+                finite(item.get("default", 1), file, f"problem.shape.coefficients[{i}].default", integer=True)
+            if key == "data_spaces":
+                check_keys(item, {"name", "projection", "read_write"}, file, f"problem.shape.data_spaces[{i}]")
+                if not isinstance(item.get("projection"), list):
+                    raise SpecError("a data space needs a 'projection' list", file=file,
+                                    field=f"problem.shape.data_spaces[{i}].projection")
     if isinstance(inst, dict) and isinstance(shape, dict):
         dims = [str(d) for d in shape.get("dimensions") or []]
         total = 1
@@ -173,6 +195,29 @@ def _mapping(mapping, file: str | None, fld: str = "mapping") -> None:
             # no_link_transfer: einloop never forwards data between neighbouring instances, so it holds anyway
             check_keys(d, {"target", "type", "factors", "permutation", "split", "keep", "bypass", "no_link_transfer"},
                        file, f"{fld}[{i}]")
+            _directive_types(d, file, f"{fld}[{i}]")
+        else:
+            raise SpecError(f"expected a directive mapping (target, type, ...), got {str(d)[:40]!r}", file=file,
+                            field=f"{fld}[{i}]")
+
+
+def _directive_types(d: dict, file: str | None, fld: str) -> None:
+    """Names are strings, keep/bypass lists of names, factors/permutation a string or a list."""
+    for key in ("target", "type"):
+        if key in d and not isinstance(d[key], str):
+            raise SpecError(f"expected a name, got {str(d[key])[:40]!r}", file=file, field=f"{fld}.{key}")
+    for key in ("keep", "bypass", "no_link_transfer"):
+        value = d.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, str) for v in value)):
+            raise SpecError(f"expected a list of data space names, got {str(value)[:40]!r}", file=file,
+                            field=f"{fld}.{key}")
+    for key in ("factors", "permutation"):
+        value = d.get(key)
+        if value is not None and not isinstance(value, (str, list)):
+            raise SpecError(f"expected a string such as 'M=4 N=2' or a list, got {str(value)[:40]!r}", file=file,
+                            field=f"{fld}.{key}")
+    if "split" in d and (isinstance(d["split"], bool) or not isinstance(d["split"], int) or d["split"] < 0):
+        raise SpecError(f"split is a whole number >= 0, got {str(d['split'])[:40]!r}", file=file, field=f"{fld}.split")
 
 
 def validate(doc: dict, origin: dict[str, str]) -> None:

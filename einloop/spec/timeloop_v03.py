@@ -69,7 +69,10 @@ def is_arithmetic(cls: str) -> bool:
     return cls.lower() in ARITHMETIC or cls.lower().endswith("mac")
 
 
-def _renamed(d: dict) -> dict:
+def _renamed(d, file: str = "", fld: str = "") -> dict:
+    """v0.2/v0.3 key names as v0.4 spells them."""
+    if not isinstance(d, dict):
+        raise SpecError(f"expected a mapping, got {str(d)[:40]!r}", file=file, field=fld)
     return {_KEYS.get(k, k): v for k, v in d.items()}
 
 
@@ -82,16 +85,23 @@ def _subtree(tree: list, outer: int, file: str) -> list:
         name, n = _count(sub.get("name", "?"))
         here = outer * n
         locals_ = []
-        for comp in sub.get("local") or []:
+        if not isinstance(sub.get("local") or [], list) or not isinstance(sub.get("subtree") or [], list):
+            raise SpecError("'local' and 'subtree' are lists", file=file, field=f"architecture.subtree[{i}]")
+        for j, comp in enumerate(sub.get("local") or []):
+            where = f"architecture.subtree[{i}].local[{j}]"
+            if not isinstance(comp, dict):
+                raise SpecError(f"expected a component mapping, got {str(comp)[:40]!r}", file=file, field=where)
             cname, k = _count(comp.get("name", "?"))
-            attrs = _renamed(comp.get("attributes") or {})
+            attrs = _renamed(comp.get("attributes") or {}, file, f"{where}.attributes")
             total = here * k
             if "meshX" in attrs and "meshY" not in attrs and isinstance(attrs["meshX"], int) and attrs["meshX"] > 0:
                 attrs["meshY"] = max(total // attrs["meshX"], 1)
             locals_.append({**comp, "name": f"{cname}[1..{total}]", "attributes": attrs})
         # the arithmetic unit may be listed among the storage levels (2020 exercises): it is the leaf
         locals_.sort(key=lambda c: is_arithmetic(str(c.get("class", ""))))
-        out.append({**sub, "name": name, "attributes": _renamed(sub.get("attributes") or {}), "local": locals_,
+        out.append({**sub, "name": name, "attributes": _renamed(sub.get("attributes") or {}, file,
+                                                                  f"architecture.subtree[{i}].attributes"),
+                    "local": locals_,
                     "subtree": _subtree(sub.get("subtree"), here, file)})
     return out
 
@@ -105,7 +115,7 @@ def _tables(section) -> object:
         if isinstance(t, dict) and "name" in t:
             t = {**t, "name": re.sub(r"\[\d+\.\.\d+\]", "", str(t["name"]))}
             acts = t.get("actions") if isinstance(t.get("actions"), list) else []
-            names = {a.get("name") for a in acts if isinstance(a, dict)}
+            names = {a.get("name") for a in acts if isinstance(a, dict) and isinstance(a.get("name"), str)}
             if "access" in names and not names & {"read", "write"}:   # a register: one action for all
                 acts = acts + [{**a, "name": n} for a in acts if isinstance(a, dict) and a.get("name") == "access"
                                for n in ("read", "write")]
