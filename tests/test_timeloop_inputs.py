@@ -371,3 +371,60 @@ def test_factor_above_the_bound_is_clamped_and_said(tmp_path):
     spec = _load(tmp_path, "mapspace_constraints: {targets: [{target: Buffer, type: temporal, factors: M=64}]}\n")
     assert spec.constraints.levels["Buffer"].factors == {"M": 16}
     assert any("M=64 exceeds the bound 16; read as M=16" in s for s in spec.ignored)
+
+
+def test_map_txt_reads_back_as_directives():
+    """Timeloop's printed nest: kept tensors in brackets, temporal loops (unit ones dropped, inner to
+    outer permutation), spatial X then Y loops with split = number of X loops."""
+    from einloop.spec.timeloop_maptxt import read_map_txt
+    text = textwrap.dedent("""
+        DRAM [ A:512 B:256 Z:128 ]
+        --------------------------
+        | for M in [0:2)
+        |   for K in [0:4)
+
+        Buffer [ A:64 ]
+        ---------------
+        |     for N in [0:1)
+        |       for M in [0:4) (Spatial-Y)
+        |         for K in [0:8) (Spatial-X)
+        """)
+    d = read_map_txt(text, ["A", "B", "Z"])
+    assert d[0] == {"target": "DRAM", "type": "bypass", "keep": ["A", "B", "Z"], "bypass": []}
+    assert d[1] == {"target": "DRAM", "type": "temporal", "factors": "M=2 K=4", "permutation": "K M"}
+    assert d[2] == {"target": "Buffer", "type": "bypass", "keep": ["A"], "bypass": ["B", "Z"]}
+    assert d[3] == {"target": "Buffer", "type": "temporal", "factors": "", "permutation": ""}
+    assert d[4] == {"target": "Buffer", "type": "spatial", "factors": "K=8 M=4", "permutation": "K M", "split": 1}
+    with pytest.raises(SpecError, match="cannot read line 2"):
+        read_map_txt("DRAM [ A:1 ]\nwhile x\n", ["A"])
+
+
+def test_arch_root_and_v02_problem_are_read(tmp_path):
+    """v0.2 spellings: an ``arch:`` root, bounds beside ``shape`` (no ``instance:``), word-bits/block-size."""
+    f = tmp_path / "v02.yaml"
+    f.write_text(textwrap.dedent("""
+        arch:
+          version: 0.2
+          subtree:
+          - name: System
+            local:
+            - {name: MainMemory, class: DRAM, attributes: {width: 64, block-size: 8, word-bits: 8}}
+            - {name: Buffer, class: SRAM, attributes: {depth: 64, width: 8, block-size: 1, word-bits: 8}}
+            - {name: MACC, class: intmac, attributes: {datawidth: 8}}
+        problem:
+          shape:
+            name: dot
+            dimensions: [K]
+            data-spaces:
+            - {name: A, projection: [[[K]]]}
+            - {name: Z, projection: [], read-write: True}
+          K: 16
+        mapping:
+        - {target: MainMemory, type: temporal, factors: K=4}
+        - {target: Buffer, type: temporal, factors: K=4}
+        """))
+    spec = einloop.load([f])
+    assert spec.format == "timeloop" and spec.workload.einsum().ranks == {"K": 16}
+    mem = spec.arch.node("MainMemory")
+    assert (mem.datawidth, mem.block_size) == (8, 8)
+    assert einloop.evaluate_spec(spec).computes == 16
