@@ -428,3 +428,11 @@ def test_arch_root_and_v02_problem_are_read(tmp_path):
     mem = spec.arch.node("MainMemory")
     assert (mem.datawidth, mem.block_size) == (8, 8)
     assert einloop.evaluate_spec(spec).computes == 16
+
+
+def test_unenforced_buffer_attributes_are_reported(tmp_path):
+    """min_utilization > 0 and allow_overbooking are Timeloop mapping filters einloop does not apply: said."""
+    f = tmp_path / "in.yaml"
+    f.write_text(ARCH.replace("depth: 1024,", "depth: 1024, min_utilization: 0.5, allow_overbooking: true,"))
+    spec = einloop.load([f], format="timeloop")
+    assert any("Buffer.min_utilization 0.5, Buffer.allow_overbooking: not enforced" in s for s in spec.ignored)

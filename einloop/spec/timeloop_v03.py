@@ -190,6 +190,7 @@ def ignored_sections(doc: dict) -> tuple[str, ...]:
     sparse = doc.get("sparse_optimizations")
     targets = sparse.get("targets") if isinstance(sparse, dict) else sparse
     out = [f"sparse_optimizations ({len(targets)} target(s)): not modelled yet, evaluated dense"] if targets else []
+    out += _unenforced(doc.get("architecture"))
     unused = [k for k in NOT_USED if doc.get(k)]
     if unused:
         out.append(f"{', '.join(unused)}: settings of Timeloop's mapper and Accelergy, not used by einloop "
@@ -230,6 +231,29 @@ def residual_factors(doc: dict, file: str) -> dict:
             terms.append(f"{f.rank}={value}")
         out[i] = {**mapping[i], "factors": " ".join(terms)}
     return {**doc, "mapping": out}
+
+
+def _unenforced(arch) -> list[str]:
+    """Timeloop attributes that would make Timeloop reject or reshape a mapping, which einloop does not
+    enforce: a buffer's ``min_utilization`` above 0 and ``allow_overbooking: true``."""
+    found = []
+
+    def walk(items):
+        for node in items or []:
+            if not isinstance(node, dict):
+                continue
+            attrs = node.get("attributes") if isinstance(node.get("attributes"), dict) else {}
+            util = attrs.get("min_utilization", 0)
+            if isinstance(util, (int, float)) and not isinstance(util, bool) and util > 0:
+                found.append(f"{node.get('name')}.min_utilization {util}")
+            if attrs.get("allow_overbooking") is True:
+                found.append(f"{node.get('name')}.allow_overbooking")
+            for key in ("nodes", "local", "subtree"):
+                walk(node.get(key) if isinstance(node.get(key), list) else [])
+    if isinstance(arch, dict):
+        walk(arch.get("nodes") if isinstance(arch.get("nodes"), list) else arch.get("subtree"))
+    return [f"{', '.join(found)}: not enforced by einloop (a mapping is checked only against capacity)"] \
+        if found else []
 
 
 def prepare(doc: dict, origin: dict[str, str]) -> Upgraded:
