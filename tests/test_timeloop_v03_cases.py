@@ -41,9 +41,10 @@ FIELDS = {"Scalar reads (per-instance)": "reads", "Scalar fills (per-instance)":
 # Folders that cannot be exact today, with the precise reason (the orchestrator re-runs after merges).
 NESTED = ("nested spatial levels and floored partition sizes (issue 16 item 1, fidelity's model work): "
           "shared_glb Inputs reads 3.9x / 2.2x, ifmap_spad partition 5461.33 vs 5461")
-V02 = ("2019 Timeloop v0.2: no ERT in the folder (its built-in energy tables), and it counts output reads "
-       "without first-read elision at spatially reduced levels (tl.04 RegisterFile Outputs reads 2560 vs "
-       "einloop 3040, fills 1024 vs 992); tl.03 has a 'Shared' output block einloop does not model")
+V02 = ("2019 Timeloop v0.2 build: no ERT in the folder (its built-in energy tables); it counts the first, "
+       "empty fill of outputs (tl.03 RegisterFile Outputs fills 512 vs 0), a level that feeds the MAC across a "
+       "bypassed level re-reads operands every compute (tl.03 GlobalBuffer Weights reads 1536 vs 96: issue 16 "
+       "item 1, fidelity's rule), and tl.04 RegisterFile Outputs reads 2560 vs einloop 3040 (spatial reduction)")
 NOC = ("network components in the architecture (ifmap_NoC, A2D_NoC/D2A_NoC of the PIM design): Timeloop "
        "v0.2 / PIM network levels, which einloop does not model")
 STREAM = ("Sparseloop 'stream' of a bypassed tensor (SMEM streams A: stats.txt 'A (Streamed)' pays 1,048,576 "
