@@ -194,7 +194,7 @@ def ignored_sections(doc: dict) -> tuple[str, ...]:
     unused = [k for k in NOT_USED if doc.get(k)]
     if unused:
         out.append(f"{', '.join(unused)}: settings of Timeloop's mapper and Accelergy, not used by einloop "
-                   "(energies come from the ERT or einloop's component library)")
+                   "(einloop prices actions from the ERT)")
     return tuple(out)
 
 
