@@ -436,3 +436,20 @@ def test_unenforced_buffer_attributes_are_reported(tmp_path):
     f.write_text(ARCH.replace("depth: 1024,", "depth: 1024, min_utilization: 0.5, allow_overbooking: true,"))
     spec = einloop.load([f], format="timeloop")
     assert any("Buffer.min_utilization 0.5, Buffer.allow_overbooking: not enforced" in s for s in spec.ignored)
+
+
+def test_constraints_under_mapspace_are_read(tmp_path):
+    """Older inputs put the target list under ``mapspace:`` (Timeloop reads ``targets``/``constraints``
+    there); a plain ``mapspace: {template: uber}`` is settings, not constraints."""
+    spec = _load(tmp_path, "mapspace: {template: uber, targets: [{target: Buffer, type: temporal, factors: K=4}]}\n")
+    assert spec.constraints.levels["Buffer"].factors == {"K": 4}
+    assert _load(tmp_path, "mapspace: {template: uber}\n").constraints.levels == {}
+
+
+def test_bad_constraint_section_names_its_file(tmp_path):
+    """A misspelled key of the constraints section, or targets that are not a list: file and field named."""
+    with pytest.raises(SpecError, match=r"in\.yaml: mapspace_constraints\.target: unknown key 'target' "
+                                        r"\(did you mean 'targets'\?\)"):
+        _load(tmp_path, "mapspace_constraints: {target: []}\n")
+    with pytest.raises(SpecError, match=r"in\.yaml: mapspace_constraints\.targets: expected a list"):
+        _load(tmp_path, "mapspace_constraints: {targets: 3}\n")

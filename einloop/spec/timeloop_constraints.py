@@ -64,21 +64,26 @@ def _flat(t: dict) -> dict:
     return {**{k: v for k, v in t.items() if k != "attributes"}, **attrs} if isinstance(attrs, dict) else t
 
 
-def targets_of(doc: dict) -> list[tuple[str, str, dict]]:
+def targets_of(doc: dict, origin: dict[str, str] | None = None) -> list[tuple[str, str, dict]]:
     """Every constraint target of the merged input, as (section, field path, target); Timeloop's nested
     form (a target with a ``constraints:`` list) gives one entry per listed constraint."""
     out = []
-    for key in ("architecture_constraints", "mapspace_constraints"):
+    for key in ("architecture_constraints", "mapspace_constraints", "mapspace"):
         section = doc.get(key)
         fld = key
+        if key == "mapspace":   # older inputs list constraints in the mapspace section; else it is settings
+            has = isinstance(section, dict) and any(isinstance(section.get(k), list) for k in ("targets", "constraints"))
+            section = section if has else None
         if isinstance(section, dict):
-            check_keys(section, {"version", "targets", "constraints"}, None, key)
+            if key != "mapspace":
+                check_keys(section, {"version", "targets", "constraints"}, (origin or {}).get(key), key)
             fld, section = (f"{key}.targets", section["targets"]) if "targets" in section else \
                 (f"{key}.constraints", section.get("constraints"))
         if section is None:
             continue
         if not isinstance(section, list):
-            raise SpecError(f"expected a list of constraint targets, got {type(section).__name__}", field=fld)
+            raise SpecError(f"expected a list of constraint targets, got {type(section).__name__}",
+                            file=(origin or {}).get(key), field=fld)
         for i, t in enumerate(section):
             if isinstance(t, dict) and isinstance(t.get("constraints"), list):
                 out += [(key, f"{fld}[{i}].constraints[{j}]", {"target": t.get("target"), **c}
@@ -264,7 +269,7 @@ class _Reader:
 def read_timeloop_constraints(doc: dict, einsum: Einsum, levels: Levels, origin: dict[str, str]) -> Constraints:
     """Every ``architecture_constraints`` / ``mapspace_constraints`` target, read with Timeloop's meaning."""
     reader = _Reader(einsum, levels, "")
-    for section, fld, t in targets_of(doc):
+    for section, fld, t in targets_of(doc, origin):
         reader.file = origin.get(section, "")
         reader.read(fld, t)
     return reader.finish()
