@@ -22,8 +22,10 @@ def _eval(args) -> int:
                                semantics=EXACT if args.exact else None)
     for note in result.notes:   # what einloop estimated or ignored, also in the JSON's "notes"
         print(f"einloop: note: {note}", file=sys.stderr)
+    for note in spec.ignored:
+        print(f"einloop: ignored: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), **({"ignored": list(spec.ignored)} if spec.ignored else {})}, indent=2))
     else:
         print(loop_nest(spec.arch, spec.mapping, result))
         print(summary(result))
