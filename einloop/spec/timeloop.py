@@ -28,6 +28,7 @@ from einloop.model.semantics import TIMELOOP
 from einloop.spec.arch import ActionEnergy, Architecture, Compute, Fanout, Storage
 from einloop.spec.einsum import AffineIndex
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
+from einloop.spec.timeloop_factors import parse_permutation
 from einloop.spec.workload import Einsum, Tensor
 from einloop.spec.yamlio import number
 
@@ -318,21 +319,6 @@ def _factors(text, dims: list[str], file: str, fld: str) -> dict[str, int]:
     return out
 
 
-def _permutation(text, dims: list[str], file: str, fld: str) -> list[str]:
-    """Dimensions inner to outer."""
-    if isinstance(text, list):
-        perm = [str(x) for x in text]
-    elif all(len(d) == 1 for d in dims):
-        perm = [ch for ch in str(text) if not ch.isspace() and ch != ","]
-    else:
-        perm = [p for p in re.split(r"[,\s]+", str(text).strip()) if p]
-    bad = [p for p in perm if p not in dims]
-    if bad:
-        raise SpecError(f"unknown dimension(s) {', '.join(bad)} in permutation; dimensions: {', '.join(dims)}",
-                        file=file, field=fld)
-    return perm
-
-
 def read_mapping(directives: list, einsum: Einsum, arch: Architecture, spatial_target: dict[str, str],
                  file: str) -> Mapping:
     dims = list(einsum.ranks)
@@ -370,7 +356,7 @@ def read_mapping(directives: list, einsum: Einsum, arch: Architecture, spatial_t
             raise SpecError(f"unknown directive type {kind!r}; allowed: temporal, spatial, bypass, datatype",
                             file=file, field=f"{fld}.type")
         factors = _factors(d.get("factors", ""), dims, file, f"{fld}.factors")
-        perm = _permutation(d.get("permutation", "".join(dims) if all(len(x) == 1 for x in dims) else dims),
+        perm = parse_permutation(d.get("permutation", "".join(dims) if all(len(x) == 1 for x in dims) else dims),
                             dims, file, f"{fld}.permutation")
         perm += [x for x in dims if x not in perm]
         if kind == "temporal":
