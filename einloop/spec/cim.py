@@ -1,0 +1,217 @@
+"""The `cim:` section: a compute-in-memory macro inside an einloop architecture.
+
+The macro is an existing fanout (its mesh is the crossbar: X = rows, the reduction ranks; Y = weight
+columns, the output ranks) with a storage level right under it holding the stationary weights (the cells).
+The section says how values enter and leave the array and what each converter costs:
+
+    cim:
+      array: Macro            # fanout: mesh_x = rows, mesh_y = logical (weight) columns
+      cells: Cells            # storage under it: keeps the weights only
+      input_bits: 4           # bits per input value; dac_resolution bits enter per activation
+      dac_resolution: 4       # 1 = bit-serial inputs
+      weight_bits: 4
+      bits_per_cell: 1        # a weight spans weight_bits / bits_per_cell physical columns
+      weight_combine: analog  # analog: slices summed before the ADC; digital: ADC per slice + shift-add
+      adc_resolution: 4
+      voltage: 0.8            # supply the components run at
+      components:             # per part: library attributes, or energy (pJ) measured at_voltage (V)
+        cell: {energy: 1.0e-5, at_voltage: 0.8}
+        dac: {energy: 0.0687, at_voltage: 0.8}
+        adc: {resolution: 4}
+        shift_add: {width: 16}
+      periphery: {energy: 0.0, at_voltage: 0.8}   # fixed pJ per activation (control, timing)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from einloop.components import estimate, supply_voltage
+from einloop.errors import SpecError
+from einloop.spec import native
+from einloop.spec.arch import Architecture, Fanout, Storage
+from einloop.spec.mapping import Mapping
+from einloop.spec.workload import Workload
+from einloop.spec.yamlio import load_merged
+
+FIELDS = ("array", "cells", "input_bits", "dac_resolution", "weight_bits", "bits_per_cell", "weight_combine",
+          "adc_resolution", "columns_per_adc", "voltage", "components", "periphery")
+PARTS = {"cell": "crossbar", "dac": "dac", "adc": "adc", "shift_add": "shift_add"}
+COMBINE = ("analog", "digital")
+
+
+@dataclass(frozen=True)
+class PartCost:
+    """One CiM part at the macro's supply: energy per action (pJ, full-scale values), area (um^2)."""
+
+    energy: float
+    area: float
+    source: str
+
+
+@dataclass(frozen=True)
+class CimMacro:
+    """A CiM macro: where it sits in the architecture, its value slicing and its parts' costs."""
+
+    array: str
+    cells: str
+    rows: int
+    columns: int                 # logical (weight) columns = the array fanout's mesh_y
+    input_bits: int
+    dac_resolution: int
+    weight_bits: int
+    bits_per_cell: int
+    weight_combine: str
+    adc_resolution: int
+    columns_per_adc: int
+    voltage: float
+    cell: PartCost
+    dac: PartCost
+    adc: PartCost
+    shift_add: PartCost
+    periphery: PartCost
+
+    @property
+    def input_slices(self) -> int:
+        """Activations per input value: ceil(input bits / DAC bits)."""
+        return math.ceil(self.input_bits / self.dac_resolution)
+
+    @property
+    def weight_slices(self) -> int:
+        """Physical columns per weight: ceil(weight bits / bits per cell)."""
+        return math.ceil(self.weight_bits / self.bits_per_cell)
+
+    @property
+    def adc_slices(self) -> int:
+        """ADC conversions per output value: input slices x (weight slices if combined digitally)."""
+        return self.input_slices * (self.weight_slices if self.weight_combine == "digital" else 1)
+
+    @property
+    def physical_columns(self) -> int:
+        return self.columns * self.weight_slices
+
+
+@dataclass(frozen=True)
+class CimSpec:
+    """Workload, architecture, mapping and the macro read from one or more files."""
+
+    workload: Workload
+    arch: Architecture
+    mapping: Mapping | None
+    macro: CimMacro
+    files: dict[str, str]
+
+
+def _int(data: dict, name: str, default: int | None, upper: int = 64) -> int:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= upper:
+        raise SpecError(f"'{name}' must be an integer 1..{upper}, got {value!r}", field=f"cim.{name}")
+    return value
+
+
+def _voltage(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise SpecError(f"'{name}' must be a positive number of volts, got {value!r}", field=name)
+    return float(value)
+
+
+def _part(name: str, attrs, voltage: float, tech: float, cycle: float, extra: dict) -> PartCost:
+    """A part's cost at `voltage`: a given energy measured at `at_voltage` moved by (V / V_at)^2, else the
+    component library's estimate at the macro's node and supply."""
+    if attrs is None:
+        attrs = {}
+    if not isinstance(attrs, dict):
+        raise SpecError(f"cim.components.{name} must be a mapping of attributes", field=f"cim.components.{name}")
+    if "energy" in attrs:
+        energy = attrs["energy"]
+        if isinstance(energy, bool) or not isinstance(energy, (int, float)) or not math.isfinite(energy) \
+                or energy < 0:
+            raise SpecError(f"energy must be a number >= 0 (pJ), got {energy!r}", field=f"cim.components.{name}.energy")
+        at = _voltage(attrs.get("at_voltage", voltage), f"cim.components.{name}.at_voltage")
+        area = attrs.get("area", 0.0)
+        return PartCost(float(energy) * (voltage / at) ** 2, float(area),
+                        f"{name}: given {energy:g} pJ at {at:g} V, x(V/{at:g})^2 at {voltage:g} V")
+    if name == "periphery":
+        return PartCost(0.0, 0.0, "periphery: none given")
+    try:
+        est = estimate(PARTS[name], {**extra, **attrs, "voltage": voltage}, tech, cycle)
+    except SpecError as err:
+        raise err.within(field=f"cim.components.{name}") from None
+    return PartCost(est.compute, est.area, est.source)
+
+
+def _levels(data: dict, arch: Architecture) -> tuple[Fanout, Storage]:
+    names = [n.name for n in arch.nodes]
+    for key in ("array", "cells"):
+        if data.get(key) not in names:
+            raise SpecError(f"'{key}' must name a node of the architecture ({', '.join(names)}), "
+                            f"got {data.get(key)!r}", field=f"cim.{key}")
+    fan, cells = arch.node(data["array"]), arch.node(data["cells"])
+    i = names.index(fan.name)
+    if not isinstance(fan, Fanout):
+        raise SpecError(f"'array' must name a fanout (the crossbar), {fan.name} is not one", field="cim.array")
+    below = next((n for n in arch.nodes[i + 1:] if isinstance(n, Storage)), None)
+    if below is not cells:
+        raise SpecError(f"'cells' must be the storage level right under the array {fan.name}",
+                        field="cim.cells")
+    return fan, cells
+
+
+def read_cim(data, arch: Architecture, tech_nm: float, file: str = "") -> CimMacro:
+    """The `cim:` section, checked against the architecture it belongs to."""
+    try:
+        if not isinstance(data, dict):
+            raise SpecError("cim must be a mapping with the fields " + ", ".join(FIELDS), field="cim")
+        unknown = sorted(set(data) - set(FIELDS))
+        if unknown:
+            raise SpecError(f"unknown field(s) {', '.join(map(str, unknown))}; allowed: {', '.join(FIELDS)}",
+                            field="cim")
+        fan, _ = _levels(data, arch)
+        comps = data.get("components") or {}
+        bad = sorted(set(comps) - set(PARTS)) if isinstance(comps, dict) else ["(not a mapping)"]
+        if bad:
+            raise SpecError(f"unknown part(s) {', '.join(map(str, bad))}; allowed: {', '.join(PARTS)}",
+                            field="cim.components")
+        combine = data.get("weight_combine", "digital")
+        if combine not in COMBINE:
+            raise SpecError(f"weight_combine must be one of {', '.join(COMBINE)}, got {combine!r}",
+                            field="cim.weight_combine")
+        v = _voltage(data["voltage"], "cim.voltage") if "voltage" in data else supply_voltage(tech_nm)
+        bits = {k: _int(data, k, d) for k, d in (("input_bits", 8), ("weight_bits", 8), ("adc_resolution", 8),
+                                                   ("bits_per_cell", 1), ("columns_per_adc", 1))}
+        bits["dac_resolution"] = _int(data, "dac_resolution", 1, upper=bits["input_bits"])
+        cyc = arch.cycle_seconds
+        rows = fan.mesh_x
+        parts = {"cell": _part("cell", comps.get("cell"), v, tech_nm, cyc, {"bits_per_cell": bits["bits_per_cell"]}),
+                 "dac": _part("dac", comps.get("dac"), v, tech_nm, cyc,
+                              {"resolution": bits["dac_resolution"], "row_cells": fan.mesh_y}),
+                 "adc": _part("adc", comps.get("adc"), v, tech_nm, cyc, {"resolution": bits["adc_resolution"]}),
+                 "shift_add": _part("shift_add", comps.get("shift_add"), v, tech_nm, cyc,
+                                    {"width": bits["adc_resolution"] + bits["input_bits"] + bits["weight_bits"]}),
+                 "periphery": _part("periphery", data.get("periphery"), v, tech_nm, cyc, {})}
+        return CimMacro(fan.name, data["cells"], rows, fan.mesh_y, bits["input_bits"], bits["dac_resolution"],
+                        bits["weight_bits"], bits["bits_per_cell"], combine, bits["adc_resolution"],
+                        bits["columns_per_adc"], v, **parts)
+    except SpecError as err:
+        raise err.within(file=file) from None
+
+
+def load_cim(paths: list[str | Path] | str | Path) -> CimSpec:
+    """Read einloop YAML files holding workload, architecture, (mapping) and a `cim:` section."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    doc, origin = load_merged(paths)
+    known = {"workload", "architecture", "mapping", "cim", "constraints"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        raise SpecError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}",
+                        file=origin.get(unknown[0]))
+    for need in ("workload", "architecture", "cim"):
+        if need not in doc:
+            raise SpecError(f"a CiM spec needs a '{need}' section", file=str(paths[0]), field=need)
+    wl = native.read_workload(doc["workload"], origin["workload"])
+    arch = native.read_architecture(doc["architecture"], origin["architecture"])
+    tech = native.technology_nm(doc["architecture"].get("technology", "45nm"))
+    mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
+    macro = read_cim(doc["cim"], arch, tech, origin["cim"])
+    return CimSpec(wl, arch, mapping, macro, origin)
