@@ -90,7 +90,7 @@ def crossbar_cell(attrs: Mapping, nm: float, cycle_seconds: float = 1e-9) -> Com
     if cell not in CELL_AREA_F2:
         raise SpecError(f"crossbar 'cell' must be one of {', '.join(CELL_AREA_F2)}, got {attrs.get('cell')!r}",
                         field="cell")
-    bits = _bits("crossbar", attrs, "bits_per_cell", 1, upper=4)
+    bits = _bits("crossbar", attrs, "bits_per_cell", 1, upper=8)
     op = operating("crossbar", attrs, nm)
     if "read_energy" in attrs:
         read = _number("crossbar", attrs, "read_energy", 0.0)
