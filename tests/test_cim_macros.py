@@ -93,3 +93,51 @@ def test_sinangil_tops(vdd, tops, tmp_path):
     cycle = {0.8: 5.4995e-9, 1.0: 2048 / 0.4551e12}[vdd]
     r = evaluate_cim(at_voltage(SINANGIL, tmp_path, vdd, cycle))
     assert r.tops == pytest.approx(tops, rel=1e-3)
+
+
+JIA = ROOT / "examples" / "cim" / "jia_jssc20.yaml"
+
+
+def jia(tmp_path, voltage=0.85, input_bits=1, cycle=None):
+    doc = yaml.safe_load(JIA.read_text())
+    doc["cim"].update(voltage=voltage, input_bits=input_bits)
+    if cycle:
+        doc["architecture"]["cycle_seconds"] = cycle
+    f = tmp_path / f"jia{voltage}_{input_bits}.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    return evaluate_cim(load_cim(f))
+
+
+def test_jia_calibration_point(tmp_path):
+    """16 activations of 1152 x 256 1b MACs: 400 TOPS/W and 0.874 TOPS at 0.85 V (the calibration)."""
+    r = jia(tmp_path)
+    assert (r.counts.activations, r.counts.adc_conversions, r.counts.dac_conversions) == (16, 16 * 256, 16 * 1152)
+    assert r.tops_per_watt == pytest.approx(400, rel=1e-4) and r.tops == pytest.approx(0.874, rel=1e-4)
+
+
+def test_jia_efficiency_at_1v2(tmp_path):
+    """Predicted by V^2 from 0.85 V: 400 / (1.2/0.85)^2 = 200.7 TOPS/W; published 192 (+4.5%)."""
+    got = jia(tmp_path, 1.2).tops_per_watt
+    assert got == pytest.approx(400 / (1.2 / 0.85) ** 2, rel=1e-4)
+    assert got == pytest.approx(192, rel=TOL)
+
+
+def test_jia_energy_split_at_1v2(tmp_path):
+    """Published per-column split at 1.2 V: ADC 3.56, CiM 20.4, NMC 14.7 of 38.66."""
+    f = jia(tmp_path, 1.2).fractions()
+    published = {"adc": 3.56 / 38.66, "array": 20.4 / 38.66, "periphery": 14.7 / 38.66}
+    for part, share in published.items():
+        assert f[part] == pytest.approx(share, rel=TOL), (part, f[part], share)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4])
+def test_jia_throughput_vs_input_bits(bits, tmp_path):
+    """Bit-serial inputs: b activations per MAC, so TOPS = 0.874 / b."""
+    assert jia(tmp_path, input_bits=bits).tops == pytest.approx(0.874 / bits, rel=TOL)
+
+
+def test_jia_8_bit_throughput_is_below_bit_serial_count(tmp_path):
+    """Published 8b throughput 0.874 x 64 / 600 = 0.0932 TOPS; the bit-serial count gives 0.874 / 8 =
+    0.1093 (+17%): the 8-bit mode has overhead the count does not see (not reproduced)."""
+    got = jia(tmp_path, input_bits=8).tops
+    assert got == pytest.approx(0.874 / 8, rel=1e-3) and got / (0.874 * 64 / 600) == pytest.approx(1.17, abs=0.01)
