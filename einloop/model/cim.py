@@ -140,7 +140,7 @@ def price(einsum: Einsum, arch: Architecture, result: Result, macro: CimMacro,
 def evaluate_cim(spec: CimSpec, values: ValueStats = FULL_SCALE, mapping: Mapping | None = None) -> CimResult:
     """Evaluate a CiM spec's mapping (or `mapping`) and price it as the macro."""
     mapping = mapping or spec.mapping
-    if mapping is None:
-        raise SpecError("a CiM evaluation needs a mapping section", field="mapping")
+    if mapping is None or spec.workload is None:
+        raise SpecError("a CiM evaluation needs a workload and a mapping section", field="mapping")
     einsum = spec.workload.einsum()
     return price(einsum, spec.arch, evaluate(einsum, spec.arch, mapping), spec.macro, values)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from einloop.components import estimate, supply_voltage
 from einloop.errors import SpecError
+from einloop.mapper.constraints import Constraints, read_constraints
 from einloop.spec import native
 from einloop.spec.arch import Architecture, Fanout, Storage
 from einloop.spec.mapping import Mapping
@@ -96,11 +97,12 @@ class CimMacro:
 class CimSpec:
     """Workload, architecture, mapping and the macro read from one or more files."""
 
-    workload: Workload
+    workload: Workload | None
     arch: Architecture
     mapping: Mapping | None
     macro: CimMacro
     files: dict[str, str]
+    constraints: Constraints | None = None
 
 
 def _int(data: dict, name: str, default: int | None, upper: int = 64) -> int:
@@ -198,7 +200,8 @@ def read_cim(data, arch: Architecture, tech_nm: float, file: str = "") -> CimMac
 
 
 def load_cim(paths: list[str | Path] | str | Path) -> CimSpec:
-    """Read einloop YAML files holding workload, architecture, (mapping) and a `cim:` section."""
+    """Read einloop YAML files holding an architecture and a `cim:` section, and optionally a workload, a
+    mapping and mapper constraints."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     doc, origin = load_merged(paths)
     known = {"workload", "architecture", "mapping", "cim", "constraints"}
@@ -206,12 +209,13 @@ def load_cim(paths: list[str | Path] | str | Path) -> CimSpec:
     if unknown:
         raise SpecError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}",
                         file=origin.get(unknown[0]))
-    for need in ("workload", "architecture", "cim"):
+    for need in ("architecture", "cim"):
         if need not in doc:
             raise SpecError(f"a CiM spec needs a '{need}' section", file=str(paths[0]), field=need)
-    wl = native.read_workload(doc["workload"], origin["workload"])
+    wl = native.read_workload(doc["workload"], origin["workload"]) if "workload" in doc else None
     arch = native.read_architecture(doc["architecture"], origin["architecture"])
     tech = native.technology_nm(doc["architecture"].get("technology", "45nm"))
     mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
     macro = read_cim(doc["cim"], arch, tech, origin["cim"])
-    return CimSpec(wl, arch, mapping, macro, origin)
+    cons = read_constraints(doc["constraints"], origin["constraints"]) if "constraints" in doc else None
+    return CimSpec(wl, arch, mapping, macro, origin, cons)
