@@ -65,3 +65,11 @@ def test_bad_attributes(cls, attrs, field):
     with pytest.raises(SpecError) as e:
         estimate(cls, attrs, 22)
     assert e.value.field == field
+
+
+def test_adc_area_anchor_jia():
+    """Jia JSSC'20: 256 8-bit column ADCs in 0.497 mm^2 at 65 nm; area ~ 2^bits and ~ node^2."""
+    a8 = estimate("adc", {"resolution": 8}, 65).area
+    assert 256 * a8 == pytest.approx(0.497e6)
+    assert estimate("adc", {"resolution": 4}, 65).area == pytest.approx(a8 / 16)
+    assert estimate("adc", {"resolution": 8}, 22).area == pytest.approx(a8 * (22 / 65) ** 2)

@@ -32,9 +32,11 @@ ADC_WALDEN_FJ = 10.0
 ADC_CORNER_HZ = 300e6
 # Schreier FoM_S = SNDR + 10 log10(BW / P) (dB, BW = fs / 2); survey envelope ~175-180 dB at low speed [U].
 ADC_SCHREIER_DB = 170.0
-# ADC area: the same survey's area scales ~2^ENOB; ~ 2e4 F^2 per LSB level for a SAR's cap array
-# and comparator (e.g. 4b ~ 0.0013 mm^2 at 65 nm) [U].
-ADC_AREA_F2_PER_LEVEL = 2.0e4
+# ADC area ~ 2^bits (the capacitor array of a SAR dominates). Anchor: Jia et al., JSSC 2020, 65 nm:
+# 256 column 8-bit ADCs in 0.497 mm^2 (published-numbers.md 3e) [P] -> 1941 um^2 each
+# = 1941 / (256 levels x 0.065^2 um^2) = 1795 F^2 per level [C]; pitch-matched column ADCs are
+# compact: stand-alone survey SARs are several times larger.
+ADC_AREA_F2_PER_LEVEL = 0.497e6 / 256 / (256 * 0.065 ** 2)
 # Capacitive DAC / row driver: unit capacitor ~1 fF at 45 nm, binary weighted, average switched charge
 # half the array (Razavi, "The Current-Steering / Capacitor DAC", IEEE SSC Mag. 2018) [U].
 DAC_UNIT_FF_PER_NM = 1.0 / 45.0
