@@ -120,7 +120,8 @@ def test_dummy_is_all_zeros():
 def test_classes_and_case_insensitive_names():
     assert set(classes()) == {"DRAM", "SRAM", "regfile", "register", "intmac", "fpmac", "adder", "multiplier",
                               "wire", "noc", "dummy",
-                              "adc", "dac", "crossbar", "sense_amp", "shift_add"}   # analog.py (CiM)
+                              "adc", "dac", "crossbar", "sense_amp", "shift_add",   # analog.py (CiM)
+                              "laser", "mzm", "mrr", "photodetector", "awg", "star_coupler"}   # photonic.py
     assert estimate("sram", {"depth": 64, "width": 8}) == estimate("SRAM", {"depth": 64, "width": 8})
     assert isinstance(estimate("Dram", {"width": 8}), ComponentCost)
 

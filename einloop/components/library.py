@@ -433,9 +433,11 @@ _MODELS = {
 
 
 def _analog_models() -> dict:
-    """Registration hook: the analog / mixed-signal classes (imported lazily, analog.py imports this)."""
+    """Registration hook: the analog / mixed-signal and photonic classes (imported lazily: they import
+    this module)."""
     from einloop.components.analog import ANALOG_MODELS
-    return ANALOG_MODELS
+    from einloop.components.photonic import PHOTONIC_MODELS
+    return {**ANALOG_MODELS, **PHOTONIC_MODELS}
 
 
 def classes() -> list[str]:

@@ -10,8 +10,8 @@ From one evaluation (``einloop.model.evaluate``) of the architecture whose array
                   output) x input slices x (weight slices if they are combined digitally, else 1)
   shift-adds    = ADC conversions when more than one slice is combined, else 0
   cycles        = max(the evaluation's cycles, temporal iterations x input slices x columns per ADC)
-Energy: cell ops x E_cell x input level x weight level + DAC conv. x E_dac x input level + ADC conv. x E_adc
-+ shift-adds x E_sa + activations x E_periphery + the digital levels' energy (the evaluation's energy
+Energy: cell ops x E_cell x input level x weight level + DAC conv. x E_dac x input level + ADC conv. x
+(E_adc + E_detector) + shift-adds x E_sa + activations x E_periphery + the digital levels' energy (the evaluation's energy
 less its compute unit's: the array computes). Levels are ``ValueStats`` (1 = full scale, the default).
 """
 from __future__ import annotations
@@ -118,6 +118,7 @@ def _areas(arch: Architecture, result: Result, macro: CimMacro) -> dict[str, flo
     compute = arch.compute.name
     return {"array": macros * macro.rows * macro.physical_columns * macro.cell.area,
             "dac": macros * macro.rows * macro.dac.area, "adc": macros * adcs * macro.adc.area,
+            "detector": macros * adcs * macro.detector.area,
             "shift_add": macros * adcs * macro.shift_add.area * (macro.adc_slices > 1),
             "periphery": macros * macro.periphery.area,
             "digital": sum(l.area for l in result.levels if l.name != compute)}
@@ -131,6 +132,7 @@ def price(einsum: Einsum, arch: Architecture, result: Result, macro: CimMacro,
     energy = {"array": c.cell_ops * macro.cell.energy * values.input_level * values.weight_level,
               "dac": c.dac_conversions * macro.dac.energy * values.input_level,
               "adc": c.adc_conversions * macro.adc.energy,
+              "detector": c.adc_conversions * macro.detector.energy,
               "shift_add": c.shift_adds * macro.shift_add.energy,
               "periphery": c.activations * macro.periphery.energy,
               "digital": result.energy - compute.dynamic_energy}

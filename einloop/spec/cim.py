@@ -19,7 +19,8 @@ The section says how values enter and leave the array and what each converter co
         dac: {energy: 0.0687, at_voltage: 0.8}
         adc: {resolution: 4}
         shift_add: {width: 16}
-      periphery: {energy: 0.0, at_voltage: 0.8}   # fixed pJ per activation (control, timing)
+        detector: {class: photodetector}            # optional, per ADC conversion
+      periphery: {energy: 0.0, at_voltage: 0.8}     # per activation (control; or {class: laser, ...})
 """
 from __future__ import annotations
 
@@ -38,7 +39,10 @@ from einloop.spec.yamlio import load_merged
 
 FIELDS = ("array", "cells", "input_bits", "dac_resolution", "weight_bits", "bits_per_cell", "weight_combine",
           "adc_resolution", "columns_per_adc", "voltage", "components", "periphery")
-PARTS = {"cell": "crossbar", "dac": "dac", "adc": "adc", "shift_add": "shift_add"}
+# Parts and their default component class; `class:` picks another (e.g. mzm for the dac, mrr for the
+# cell, photodetector for the detector, laser for the periphery). detector / periphery: none unless given.
+PARTS = {"cell": "crossbar", "dac": "dac", "adc": "adc", "shift_add": "shift_add", "detector": None,
+         "periphery": None}
 COMBINE = ("analog", "digital")
 
 
@@ -71,7 +75,8 @@ class CimMacro:
     dac: PartCost
     adc: PartCost
     shift_add: PartCost
-    periphery: PartCost
+    detector: PartCost           # per ADC conversion, ahead of the ADC (photodetector + TIA); often none
+    periphery: PartCost          # per activation (control, timing; a laser's light for one cycle)
 
     @property
     def input_slices(self) -> int:
@@ -134,10 +139,12 @@ def _part(name: str, attrs, voltage: float, tech: float, cycle: float, extra: di
         area = attrs.get("area", 0.0)
         return PartCost(float(energy) * (voltage / at) ** 2, float(area),
                         f"{name}: given {energy:g} pJ at {at:g} V, x(V/{at:g})^2 at {voltage:g} V")
-    if name == "periphery":
-        return PartCost(0.0, 0.0, "periphery: none given")
+    cls = attrs.get("class", PARTS.get(name))
+    if cls is None:
+        return PartCost(0.0, 0.0, f"{name}: none given")
     try:
-        est = estimate(PARTS[name], {**extra, **attrs, "voltage": voltage}, tech, cycle)
+        given = {k: v for k, v in attrs.items() if k != "class"}
+        est = estimate(cls, {**extra, **given, "voltage": voltage}, tech, cycle)
     except SpecError as err:
         raise err.within(field=f"cim.components.{name}") from None
     return PartCost(est.compute, est.area, est.source)
@@ -171,9 +178,10 @@ def read_cim(data, arch: Architecture, tech_nm: float, file: str = "") -> CimMac
                             field="cim")
         fan, _ = _levels(data, arch)
         comps = data.get("components") or {}
-        bad = sorted(set(comps) - set(PARTS)) if isinstance(comps, dict) else ["(not a mapping)"]
+        allowed = [p for p in PARTS if p != "periphery"]   # periphery is a field of its own
+        bad = sorted(map(str, set(comps) - set(allowed))) if isinstance(comps, dict) else ["(not a mapping)"]
         if bad:
-            raise SpecError(f"unknown part(s) {', '.join(map(str, bad))}; allowed: {', '.join(PARTS)}",
+            raise SpecError(f"unknown part(s) {', '.join(bad)}; allowed: {', '.join(allowed)}",
                             field="cim.components")
         combine = data.get("weight_combine", "digital")
         if combine not in COMBINE:
@@ -191,6 +199,7 @@ def read_cim(data, arch: Architecture, tech_nm: float, file: str = "") -> CimMac
                  "adc": _part("adc", comps.get("adc"), v, tech_nm, cyc, {"resolution": bits["adc_resolution"]}),
                  "shift_add": _part("shift_add", comps.get("shift_add"), v, tech_nm, cyc,
                                     {"width": bits["adc_resolution"] + bits["input_bits"] + bits["weight_bits"]}),
+                 "detector": _part("detector", comps.get("detector"), v, tech_nm, cyc, {}),
                  "periphery": _part("periphery", data.get("periphery"), v, tech_nm, cyc, {})}
         return CimMacro(fan.name, data["cells"], rows, fan.mesh_y, bits["input_bits"], bits["dac_resolution"],
                         bits["weight_bits"], bits["bits_per_cell"], combine, bits["adc_resolution"],
