@@ -48,13 +48,14 @@ SENSE_AMP_AREA_F2 = 3.0e2
 
 @dataclass(frozen=True)
 class Operating:
-    """Node (nm) and supply (V) a component runs at; ``v2`` the energy factor of C*V^2 in pJ per fF."""
+    """Node (nm) and supply (V) a component runs at."""
 
     nm: float
     voltage: float
 
     @property
     def f2_um2(self) -> float:
+        """One F^2 in um^2."""
         return (self.nm * 1e-3) ** 2
 
     def energy_pj(self, capacitance_ff: float) -> float:

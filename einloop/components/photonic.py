@@ -91,6 +91,7 @@ def photodetector(attrs: Mapping, nm: float, cycle_seconds: float = 1e-9) -> Com
 def passive(cls: str):
     """AWG / star coupler: no energy; area, and the insertion loss to add to the laser's budget."""
     def model(attrs: Mapping, nm: float, cycle_seconds: float = 1e-9) -> ComponentCost:
+        """No energy; the part's area."""
         return _cost(cls, attrs, 0.0, f"{cls}: passive, {LOSS_DB[cls]:g} dB insertion loss (laser budget)")
     return model
 

@@ -55,10 +55,12 @@ class CimResult:
 
     @property
     def energy(self) -> float:
+        """Total pJ: every part plus the digital levels."""
         return sum(self.energy_by_part.values())
 
     @property
     def cycles(self) -> int:
+        """The macro's cycles (counts.cycles)."""
         return self.counts.cycles
 
     @property

@@ -39,14 +39,17 @@ class NetworkRun:
 
     @property
     def energy(self) -> float:
+        """pJ over the mapped layers."""
         return sum(r.result.energy for r in self.rows if r.result)
 
     @property
     def cycles(self) -> int:
+        """Layers run one after another: their cycles add."""
         return sum(r.result.cycles for r in self.rows if r.result)
 
     @property
     def macs(self) -> int:
+        """MACs of the mapped layers."""
         return sum(r.macs for r in self.rows if r.result)
 
     def table(self) -> str:
@@ -84,6 +87,7 @@ def constraints_for(cons: Constraints | None, einsum: Einsum) -> Constraints | N
     ranks = set(einsum.ranks)
 
     def keep(level):
+        """The level's limits restricted to this Einsum's ranks."""
         sets = {k: frozenset(getattr(level, k)) & ranks for k in ("spatial_x", "spatial_y", "ranks")
                 if getattr(level, k) is not None}
         dicts = {k: {r: v for r, v in getattr(level, k).items() if r in ranks} for k in ("factors", "max_factors")}

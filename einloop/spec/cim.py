@@ -95,6 +95,7 @@ class CimMacro:
 
     @property
     def physical_columns(self) -> int:
+        """Cell columns: logical columns x weight slices."""
         return self.columns * self.weight_slices
 
 
