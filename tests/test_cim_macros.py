@@ -141,3 +141,16 @@ def test_jia_8_bit_throughput_is_below_bit_serial_count(tmp_path):
     0.1093 (+17%): the 8-bit mode has overhead the count does not see (not reproduced)."""
     got = jia(tmp_path, input_bits=8).tops
     assert got == pytest.approx(0.874 / 8, rel=1e-3) and got / (0.874 * 64 / 600) == pytest.approx(1.17, abs=0.01)
+
+
+def test_wang_vlsi22_voltage_curve_is_concave():
+    """Why Wang VLSI'22 has no example yet: its TOPS/W vs VDD (0.7..1.1 V) implies energy per op
+    31.25, 44.27, 54.23, 61.07, 64.65 fJ, rising by 13.0, 10.0, 6.8, 3.6 fJ per 0.1 V (concave), where
+    a*V^2 + b is convex; V^2 from 0.7 V gives +8.5, +5.0, -4.3 and -16.2% at 0.8..1.1 V."""
+    vdd = (0.7, 0.8, 0.9, 1.0, 1.1)
+    tops_w = (31.998, 22.590, 18.439, 16.376, 15.467)
+    fj = [1e3 / t for t in tops_w]
+    steps = [b - a for a, b in zip(fj, fj[1:])]
+    assert all(b < a for a, b in zip(steps, steps[1:]))
+    errors = [tops_w[0] * (vdd[0] / v) ** 2 / t - 1 for v, t in zip(vdd[1:], tops_w[1:])]
+    assert errors == pytest.approx([0.085, 0.050, -0.043, -0.162], abs=0.002)
