@@ -140,3 +140,24 @@ def test_bad_distributions():
         histogram(np.array([4]), 2, "input")
     with pytest.raises(SpecError):
         histogram(np.array([0.5]), 2, "input")
+
+
+def test_ignored_attributes_are_reported():
+    s = spec_for(4, 8, 4, 8, 4, {"components": {"adc": {"energy": 1.0, "resolution": 6},
+                                                 "dac": {"resolution": 2, "colour": "red"}},
+                                 "periphery": {"energy": 0.1, "speed": 3}})
+    assert s.macro.notes == ("cim.components.dac: attribute(s) colour ignored",
+                             "cim.components.adc: attribute(s) resolution ignored",
+                             "cim.periphery: attribute(s) speed ignored")
+    assert evaluate_cim(s).notes[-3:] == list(s.macro.notes)
+
+
+@pytest.mark.parametrize("cim,field", [
+    ({"components": {"adc": {"energy": 1, "area": "big"}}}, "cim.components.adc.area"),
+    ({"columns_per_adc": 64}, "cim.columns_per_adc"),
+])
+def test_more_bad_fields(cim, field):
+    arch = native.read_architecture(arch_dict(8, 4))
+    with pytest.raises(SpecError) as e:
+        read_cim({"array": "Macro", "cells": "Cells", "bits_per_cell": 8, **cim}, arch, 22.0)
+    assert e.value.field == field

@@ -172,5 +172,14 @@ def shift_add(attrs: Mapping, nm: float, cycle_seconds: float = 1e-9) -> Compone
                          source=f"shift-and-add {width} b: library adder + register, x(V/Vnom)^2 {scale:.3g}")
 
 
+# Attributes each class reads (the CiM reader reports any other as ignored).
+ANALOG_ATTRIBUTES = {
+    "crossbar": {"cell", "bits_per_cell", "voltage", "read_energy", "write_energy", "cell_area"},
+    "adc": {"resolution", "voltage", "sample_rate", "fom", "fom_walden_fj", "fom_schreier_db", "energy", "area"},
+    "dac": {"resolution", "voltage", "row_cells", "energy", "area"},
+    "sense_amp": {"voltage", "energy"},
+    "shift_add": {"width", "voltage", "energy"},
+}
+
 ANALOG_MODELS = {"crossbar": crossbar_cell, "adc": adc, "dac": dac, "sense_amp": sense_amp,
                  "shift_add": shift_add}

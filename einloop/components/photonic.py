@@ -96,5 +96,12 @@ def passive(cls: str):
     return model
 
 
+# Attributes each class reads (the CiM reader reports any other as ignored).
+PHOTONIC_ATTRIBUTES = {
+    "laser": {"channels", "loss_db", "detector_sensitivity", "wall_plug_efficiency", "area"},
+    "mzm": {"energy", "area"}, "mrr": {"modulation_energy", "tuning_power", "area"},
+    "photodetector": {"tia_power", "area"}, "awg": {"area"}, "star_coupler": {"area"},
+}
+
 PHOTONIC_MODELS = {"laser": laser, "mzm": mzm, "mrr": mrr, "photodetector": photodetector,
                    "awg": passive("awg"), "star_coupler": passive("star_coupler")}

@@ -52,6 +52,7 @@ class CimResult:
     cycle_seconds: float
     digital: Result
     values: ValueStats = field(default_factory=ValueStats)
+    notes: list[str] = field(default_factory=list)   # what reading the specs estimated or ignored
 
     @property
     def energy(self) -> float:
@@ -138,7 +139,8 @@ def price(einsum: Einsum, arch: Architecture, result: Result, macro: CimMacro,
               "shift_add": c.shift_adds * macro.shift_add.energy,
               "periphery": c.activations * macro.periphery.energy,
               "digital": result.energy - compute.dynamic_energy}
-    return CimResult(c, energy, _areas(arch, result, macro), einsum.macs, arch.cycle_seconds, result, values)
+    return CimResult(c, energy, _areas(arch, result, macro), einsum.macs, arch.cycle_seconds, result, values,
+                     [*result.notes, *macro.notes])
 
 
 def evaluate_cim(spec: CimSpec, values: ValueStats = FULL_SCALE, mapping: Mapping | None = None) -> CimResult:

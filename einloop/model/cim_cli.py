@@ -57,7 +57,7 @@ def summary(r: CimResult) -> dict:
             "clock_hz": 1 / r.cycle_seconds, "energy": r.energy, "energy_by_part": r.energy_by_part,
             "fractions": r.fractions(), "area_by_part": r.area_by_part, "tops": r.tops,
             "tops_per_watt": r.tops_per_watt, "counts": asdict(r.counts), "values": asdict(r.values),
-            "notes": r.digital.notes}
+            "notes": r.notes}
 
 
 def text(r: CimResult) -> str:
@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(json.dumps(summary(result), indent=2) if args.json else text(result))
     return 0
 

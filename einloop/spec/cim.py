@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.components import estimate, supply_voltage
+from einloop.components.analog import ANALOG_ATTRIBUTES
+from einloop.components.photonic import PHOTONIC_ATTRIBUTES
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints, read_constraints
 from einloop.spec import native
@@ -77,6 +79,7 @@ class CimMacro:
     shift_add: PartCost
     detector: PartCost           # per ADC conversion, ahead of the ADC (photodetector + TIA); often none
     periphery: PartCost          # per activation (control, timing; a laser's light for one cycle)
+    notes: tuple[str, ...] = ()  # attributes the reader ignored
 
     @property
     def input_slices(self) -> int:
@@ -124,6 +127,17 @@ def _voltage(value, name: str) -> float:
     return float(value)
 
 
+def ignored(name: str, attrs: dict) -> list[str]:
+    """Notes naming the attributes of part `name` that its (given or estimated) cost does not read."""
+    if "energy" in attrs:
+        used = {"energy", "at_voltage", "area", "class"}
+    else:
+        cls = str(attrs.get("class", PARTS.get(name) or "")).lower()
+        used = {"class"} | {**ANALOG_ATTRIBUTES, **PHOTONIC_ATTRIBUTES}.get(cls, set(attrs))
+    extra = sorted(map(str, set(attrs) - used))
+    return [f"cim.components.{name}: attribute(s) {', '.join(extra)} ignored"] if extra else []
+
+
 def _part(name: str, attrs, voltage: float, tech: float, cycle: float, extra: dict) -> PartCost:
     """A part's cost at `voltage`: a given energy measured at `at_voltage` moved by (V / V_at)^2, else the
     component library's estimate at the macro's node and supply."""
@@ -131,13 +145,15 @@ def _part(name: str, attrs, voltage: float, tech: float, cycle: float, extra: di
         attrs = {}
     if not isinstance(attrs, dict):
         raise SpecError(f"cim.components.{name} must be a mapping of attributes", field=f"cim.components.{name}")
+    area = attrs.get("area", 0.0)
+    if isinstance(area, bool) or not isinstance(area, (int, float)) or not math.isfinite(area) or area < 0:
+        raise SpecError(f"area must be a number >= 0 (um^2), got {area!r}", field=f"cim.components.{name}.area")
     if "energy" in attrs:
         energy = attrs["energy"]
         if isinstance(energy, bool) or not isinstance(energy, (int, float)) or not math.isfinite(energy) \
                 or energy < 0:
             raise SpecError(f"energy must be a number >= 0 (pJ), got {energy!r}", field=f"cim.components.{name}.energy")
         at = _voltage(attrs.get("at_voltage", voltage), f"cim.components.{name}.at_voltage")
-        area = attrs.get("area", 0.0)
         return PartCost(float(energy) * (voltage / at) ** 2, float(area),
                         f"{name}: given {energy:g} pJ at {at:g} V, x(V/{at:g})^2 at {voltage:g} V")
     cls = attrs.get("class", PARTS.get(name))
@@ -202,9 +218,16 @@ def read_cim(data, arch: Architecture, tech_nm: float, file: str = "") -> CimMac
                                     {"width": bits["adc_resolution"] + bits["input_bits"] + bits["weight_bits"]}),
                  "detector": _part("detector", comps.get("detector"), v, tech_nm, cyc, {}),
                  "periphery": _part("periphery", data.get("periphery"), v, tech_nm, cyc, {})}
-        return CimMacro(fan.name, data["cells"], rows, fan.mesh_y, bits["input_bits"], bits["dac_resolution"],
-                        bits["weight_bits"], bits["bits_per_cell"], combine, bits["adc_resolution"],
-                        bits["columns_per_adc"], v, **parts)
+        notes = [n for part in PARTS if part != "periphery" for n in ignored(part, comps.get(part) or {})]
+        notes += [n.replace("components.periphery", "periphery")
+                  for n in ignored("periphery", data.get("periphery") or {})]
+        macro = CimMacro(fan.name, data["cells"], rows, fan.mesh_y, bits["input_bits"], bits["dac_resolution"],
+                         bits["weight_bits"], bits["bits_per_cell"], combine, bits["adc_resolution"],
+                         bits["columns_per_adc"], v, **parts, notes=tuple(notes))
+        if macro.columns_per_adc > macro.physical_columns:
+            raise SpecError(f"columns_per_adc ({macro.columns_per_adc}) exceeds the array's "
+                            f"{macro.physical_columns} columns", field="cim.columns_per_adc")
+        return macro
     except SpecError as err:
         raise err.within(file=file) from None
 
