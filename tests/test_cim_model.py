@@ -161,3 +161,20 @@ def test_more_bad_fields(cim, field):
     with pytest.raises(SpecError) as e:
         read_cim({"array": "Macro", "cells": "Cells", "bits_per_cell": 8, **cim}, arch, 22.0)
     assert e.value.field == field
+
+
+@given(st.integers(1, 8), st.integers(1, 8), st.integers(1, 8), st.integers(1, 8), st.integers(0, 2 ** 16))
+def test_value_stats_match_direct_bit_slicing(in_bits, w_bits, dac, cell, seed):
+    """from_arrays against slicing every value of random arrays directly."""
+    dac, cell = min(dac, in_bits), min(cell, w_bits)
+    rng = np.random.default_rng(seed)
+    x, w = rng.integers(0, 2 ** in_bits, 50), rng.integers(0, 2 ** w_bits, 40)
+
+    def direct(values, bits, width):
+        n = -(-bits // width)
+        return np.mean([((values >> (j * width)) & (2 ** width - 1)) / (2 ** width - 1) for j in range(n)])
+
+    v = from_arrays(x, w, input_bits=in_bits, weight_bits=w_bits, dac_resolution=dac, bits_per_cell=cell)
+    assert v.input_level == pytest.approx(direct(x, in_bits, dac))
+    assert v.weight_level == pytest.approx(direct(w, w_bits, cell))
+    assert v.output_level == pytest.approx(x.mean() / (2 ** in_bits - 1) * w.mean() / (2 ** w_bits - 1))
