@@ -178,3 +178,15 @@ def test_value_stats_match_direct_bit_slicing(in_bits, w_bits, dac, cell, seed):
     assert v.input_level == pytest.approx(direct(x, in_bits, dac))
     assert v.weight_level == pytest.approx(direct(w, w_bits, cell))
     assert v.output_level == pytest.approx(x.mean() / (2 ** in_bits - 1) * w.mean() / (2 ** w_bits - 1))
+
+
+def test_rram_cells_storing_zero_still_conduct():
+    """RRAM: a cell at G_off draws G_off / G_on = 1% of an on cell; SRAM cells storing 0 draw nothing.
+    Weights all 0, inputs full scale: array energy = cell ops x E_cell x 0.01 (RRAM), 0 (SRAM)."""
+    zero_w = from_distributions([0, 1], [1, 0], input_bits=1, weight_bits=1, dac_resolution=1, bits_per_cell=1)
+    base = {"input_bits": 1, "dac_resolution": 1, "weight_bits": 1, "bits_per_cell": 1}
+    rram = spec_for(4, 8, 4, 8, 4, {**base, "components": {"cell": {"cell": "RRAM"}}})
+    sram = spec_for(4, 8, 4, 8, 4, {**base, "components": {"cell": {"cell": "SRAM"}}})
+    r = evaluate_cim(rram, zero_w)
+    assert r.energy_by_part["array"] == pytest.approx(r.counts.cell_ops * rram.macro.cell.energy * 0.01)
+    assert evaluate_cim(sram, zero_w).energy_by_part["array"] == 0

@@ -111,6 +111,17 @@ def crossbar_cell(attrs: Mapping, nm: float, cycle_seconds: float = 1e-9) -> Com
                          source=f"crossbar {cell} cell ({bits} b/cell) at {nm:g} nm, {op.voltage:g} V: {how}")
 
 
+def off_fraction(attrs: Mapping) -> float:
+    """Energy a cell storing 0 draws, as a fraction of one storing its maximum: RRAM conducts G_off / G_on
+    (RRAM_READ), an SRAM cell storing 0 leaves its line alone; ``off_fraction`` overrides."""
+    if "off_fraction" in attrs:
+        value = attrs["off_fraction"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise SpecError(f"crossbar 'off_fraction' must be a number in 0..1, got {value!r}", field="off_fraction")
+        return float(value)
+    return RRAM_READ["g_off"] / RRAM_READ["g_on"] if str(attrs.get("cell", "SRAM")).upper() == "RRAM" else 0.0
+
+
 def adc(attrs: Mapping, nm: float, cycle_seconds: float = 1e-9) -> ComponentCost:
     """One conversion: Walden E = FoM_W * 2^bits * (1 + fs / corner) (default) or Schreier
     E = P / fs = 1 / (2 * 10^((FoM_S - SNDR) / 10)), both Murmann-survey figures of merit; area ~ 2^bits."""
@@ -174,7 +185,7 @@ def shift_add(attrs: Mapping, nm: float, cycle_seconds: float = 1e-9) -> Compone
 
 # Attributes each class reads (the CiM reader reports any other as ignored).
 ANALOG_ATTRIBUTES = {
-    "crossbar": {"cell", "bits_per_cell", "voltage", "read_energy", "write_energy", "cell_area"},
+    "crossbar": {"cell", "bits_per_cell", "voltage", "read_energy", "write_energy", "cell_area", "off_fraction"},
     "adc": {"resolution", "voltage", "sample_rate", "fom", "fom_walden_fj", "fom_schreier_db", "energy", "area"},
     "dac": {"resolution", "voltage", "row_cells", "energy", "area"},
     "sense_amp": {"voltage", "energy"},

@@ -10,7 +10,7 @@ From one evaluation (``einloop.model.evaluate``) of the architecture whose array
                   output) x input slices x (weight slices if they are combined digitally, else 1)
   shift-adds    = ADC conversions when more than one slice is combined, else 0
   cycles        = max(the evaluation's cycles, temporal iterations x input slices x columns per ADC)
-Energy: cell ops x E_cell x input level x weight level + DAC conv. x E_dac x input level + ADC conv. x
+Energy: cell ops x E_cell x input level x (weight level + (1 - weight level) x off fraction) + DAC conv. x E_dac x input level + ADC conv. x
 (E_adc + E_detector) + shift-adds x E_sa + activations x E_periphery + the digital levels' energy (the evaluation's energy
 less its compute unit's: the array computes). Levels are ``ValueStats`` (1 = full scale, the default).
 """
@@ -132,7 +132,8 @@ def price(einsum: Einsum, arch: Architecture, result: Result, macro: CimMacro,
     """Price a digital evaluation of the CiM architecture as a CiM macro."""
     c = cim_counts(einsum, arch, result, macro)
     compute = result.level(arch.compute.name)
-    energy = {"array": c.cell_ops * macro.cell.energy * values.input_level * values.weight_level,
+    weight = values.weight_level + (1 - values.weight_level) * macro.cell.off_fraction
+    energy = {"array": c.cell_ops * macro.cell.energy * values.input_level * weight,
               "dac": c.dac_conversions * macro.dac.energy * values.input_level,
               "adc": c.adc_conversions * macro.adc.energy,
               "detector": c.adc_conversions * macro.detector.energy,

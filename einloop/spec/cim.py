@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.components import estimate, supply_voltage
-from einloop.components.analog import ANALOG_ATTRIBUTES
+from einloop.components.analog import ANALOG_ATTRIBUTES, off_fraction
 from einloop.components.photonic import PHOTONIC_ATTRIBUTES
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints, read_constraints
@@ -55,6 +55,7 @@ class PartCost:
     energy: float
     area: float
     source: str
+    off_fraction: float = 0.0    # cells: energy at a stored 0, as a fraction of the full-scale energy
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ def _part(name: str, attrs, voltage: float, tech: float, cycle: float, extra: di
         est = estimate(cls, {**extra, **given, "voltage": voltage}, tech, cycle)
     except SpecError as err:
         raise err.within(field=f"cim.components.{name}") from None
-    return PartCost(est.compute, est.area, est.source)
+    off = off_fraction(given) if cls == "crossbar" else 0.0
+    return PartCost(est.compute, est.area, est.source, off)
 
 
 def _levels(data: dict, arch: Architecture) -> tuple[Fanout, Storage]:
