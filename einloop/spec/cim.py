@@ -214,7 +214,8 @@ def read_cim(data, arch: Architecture, tech_nm: float, file: str = "") -> CimMac
         rows = fan.mesh_x
         parts = {"cell": _part("cell", comps.get("cell"), v, tech_nm, cyc, {"bits_per_cell": bits["bits_per_cell"]}),
                  "dac": _part("dac", comps.get("dac"), v, tech_nm, cyc,
-                              {"resolution": bits["dac_resolution"], "row_cells": fan.mesh_y}),
+                              {"resolution": bits["dac_resolution"],   # a row line crosses every cell column
+                               "row_cells": fan.mesh_y * -(-bits["weight_bits"] // bits["bits_per_cell"])}),
                  "adc": _part("adc", comps.get("adc"), v, tech_nm, cyc, {"resolution": bits["adc_resolution"]}),
                  "shift_add": _part("shift_add", comps.get("shift_add"), v, tech_nm, cyc,
                                     {"width": bits["adc_resolution"] + bits["input_bits"] + bits["weight_bits"]}),
