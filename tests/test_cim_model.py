@@ -190,3 +190,21 @@ def test_rram_cells_storing_zero_still_conduct():
     r = evaluate_cim(rram, zero_w)
     assert r.energy_by_part["array"] == pytest.approx(r.counts.cell_ops * rram.macro.cell.energy * 0.01)
     assert evaluate_cim(sram, zero_w).energy_by_part["array"] == 0
+
+
+def test_activations_count_every_macro():
+    """Two macros side by side (Macros X: n2), each 8 x 4: m=4, k=8, n=8 -> 4 temporal iterations per macro;
+    8-bit inputs bit-serial (the default): 4 x 8 = 32 activations and cycles per macro, 64 activations in all."""
+    wl = native.read_workload({"name": "mm", "einsums": [
+        {"name": "mm", "einsum": "Z[m,n] += A[m,k] * B[k,n]", "ranks": {"m": 4, "k": 8, "n": 8}}]})
+    d = arch_dict(8, 4)
+    d["nodes"].insert(1, {"fanout": "Macros", "mesh_x": 2})
+    arch = native.read_architecture(d)
+    mapping = native.read_mapping([{"target": "Buffer", "temporal": "m4", "keep": ["A", "B", "Z"]},
+                                   {"target": "Macros", "spatial": {"X": "n2"}},
+                                   {"target": "Macro", "spatial": {"X": "k8", "Y": "n4"}},
+                                   {"target": "Cells", "keep": ["B"]}])
+    macro = read_cim({"array": "Macro", "cells": "Cells", "periphery": {"energy": 1.0}}, arch, 22.0)
+    r = evaluate_cim(CimSpec(wl, arch, mapping, macro, {}))
+    assert (r.counts.activations, r.cycles) == (64, 32)
+    assert r.energy_by_part["periphery"] == pytest.approx(64 * 1.0)

@@ -2,7 +2,7 @@
 from einloop's exact per-level counts, priced with value-dependent expected energies.
 
 From one evaluation (``einloop.model.evaluate``) of the architecture whose array fanout is the crossbar:
-  activations   = temporal iterations x input slices (ceil(input bits / DAC bits))
+  activations   = temporal iterations x input slices (ceil(input bits / DAC bits)) x utilized macros
   cell ops      = MACs x input slices x weight slices (ceil(weight bits / bits per cell))
   DAC conv.     = input values read into the array (reads of the nearest level above that keeps the input;
                   one DAC drives a whole row, so a multicast read converts once) x input slices
@@ -10,12 +10,14 @@ From one evaluation (``einloop.model.evaluate``) of the architecture whose array
                   output) x input slices x (weight slices if they are combined digitally, else 1)
   shift-adds    = ADC conversions when more than one slice is combined, else 0
   cycles        = max(the evaluation's cycles, temporal iterations x input slices x columns per ADC)
+                  (macros run in parallel; utilized macros = utilized cells / the array's spatial product)
 Energy: cell ops x E_cell x input level x (weight level + (1 - weight level) x off fraction) + DAC conv. x E_dac x input level + ADC conv. x
 (E_adc + E_detector) + shift-adds x E_sa + activations x E_periphery + the digital levels' energy (the evaluation's energy
 less its compute unit's: the array computes). Levels are ``ValueStats`` (1 = full scale, the default).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from einloop.errors import SpecError
@@ -98,7 +100,14 @@ def _roles(einsum: Einsum, result: Result, macro: CimMacro) -> tuple[str, str]:
     return next(t.name for t in einsum.inputs if t.name != at_cells[0]), at_cells[0]
 
 
-def cim_counts(einsum: Einsum, arch: Architecture, result: Result, macro: CimMacro) -> CimCounts:
+def array_product(mapping: Mapping, macro: CimMacro) -> int:
+    """Rows x columns one activation of one macro uses: the spatial factors at the array fanout."""
+    node = next((n for n in mapping.nodes if n.target == macro.array), None)
+    return math.prod(l.factor for l in node.loops if l.spatial) if node else 1
+
+
+def cim_counts(einsum: Einsum, arch: Architecture, mapping: Mapping, result: Result,
+               macro: CimMacro) -> CimCounts:
     """The macro's actions from one evaluation's exact counts (formulas in the module docstring)."""
     inp, _ = _roles(einsum, result, macro)
     out = einsum.output.name
@@ -107,11 +116,12 @@ def cim_counts(einsum: Einsum, arch: Architecture, result: Result, macro: CimMac
     s_in, s_w = macro.input_slices, macro.weight_slices
     adc_slices = macro.adc_slices
     adc = dst.updates * dst.instances * adc_slices
-    activations = result.compute_cycles * s_in
-    return CimCounts(activations=float(activations), cell_ops=float(einsum.macs * s_in * s_w),
+    per_macro = result.compute_cycles * s_in
+    macros = result.level(macro.cells).utilized_instances / array_product(mapping, macro)
+    return CimCounts(activations=float(per_macro * macros), cell_ops=float(einsum.macs * s_in * s_w),
                      dac_conversions=float(src.reads * src.instances * s_in), adc_conversions=float(adc),
                      shift_adds=float(adc if adc_slices > 1 else 0),
-                     cycles=int(max(result.cycles, activations * macro.columns_per_adc)))
+                     cycles=int(max(result.cycles, per_macro * macro.columns_per_adc)))
 
 
 def _areas(arch: Architecture, result: Result, macro: CimMacro) -> dict[str, float]:
@@ -127,10 +137,10 @@ def _areas(arch: Architecture, result: Result, macro: CimMacro) -> dict[str, flo
             "digital": sum(l.area for l in result.levels if l.name != compute)}
 
 
-def price(einsum: Einsum, arch: Architecture, result: Result, macro: CimMacro,
+def price(einsum: Einsum, arch: Architecture, mapping: Mapping, result: Result, macro: CimMacro,
           values: ValueStats = FULL_SCALE) -> CimResult:
-    """Price a digital evaluation of the CiM architecture as a CiM macro."""
-    c = cim_counts(einsum, arch, result, macro)
+    """Price a digital evaluation (`result` of `mapping`) of the CiM architecture as a CiM macro."""
+    c = cim_counts(einsum, arch, mapping, result, macro)
     compute = result.level(arch.compute.name)
     weight = values.weight_level + (1 - values.weight_level) * macro.cell.off_fraction
     energy = {"array": c.cell_ops * macro.cell.energy * values.input_level * weight,
@@ -150,4 +160,4 @@ def evaluate_cim(spec: CimSpec, values: ValueStats = FULL_SCALE, mapping: Mappin
     if mapping is None or spec.workload is None:
         raise SpecError("a CiM evaluation needs a workload and a mapping section", field="mapping")
     einsum = spec.workload.einsum()
-    return price(einsum, spec.arch, evaluate(einsum, spec.arch, mapping), spec.macro, values)
+    return price(einsum, spec.arch, mapping, evaluate(einsum, spec.arch, mapping), spec.macro, values)

@@ -48,7 +48,7 @@ def run(spec: CimSpec, values: ValueStats, time_limit: float | None) -> CimResul
     if found.result is None or not found.result.valid:
         raise SpecError(f"no valid mapping of {einsum.name} fits the architecture under the constraints",
                         field="mapping")
-    return price(einsum, spec.arch, found.result, spec.macro, values)
+    return price(einsum, spec.arch, found.mapping, found.result, spec.macro, values)
 
 
 def summary(r: CimResult) -> dict:

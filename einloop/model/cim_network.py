@@ -107,7 +107,7 @@ def map_network(workload: Workload, spec: CimSpec, *, values: ValueStats = FULL_
         key = _shape(e)
         if key not in seen:
             m = map_einsum(e, spec.arch, constraints_for(spec.constraints, e), time_limit=time_limit, workers=workers)
-            seen[key] = (price(e, spec.arch, m.result, spec.macro, values), "") if m.result and m.result.valid \
+            seen[key] = (price(e, spec.arch, m.mapping, m.result, spec.macro, values), "") if m.result and m.result.valid \
                 else (None, m.note or "no valid mapping under the constraints")
         result, note = seen[key]
         run.rows.append(LayerRow(e.name, e.macs, result, note))

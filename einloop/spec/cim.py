@@ -179,8 +179,7 @@ def _levels(data: dict, arch: Architecture) -> tuple[Fanout, Storage]:
     i = names.index(fan.name)
     if not isinstance(fan, Fanout):
         raise SpecError(f"'array' must name a fanout (the crossbar), {fan.name} is not one", field="cim.array")
-    below = next((n for n in arch.nodes[i + 1:] if isinstance(n, Storage)), None)
-    if below is not cells:
+    if i + 1 >= len(names) or arch.nodes[i + 1] is not cells or not isinstance(cells, Storage):
         raise SpecError(f"'cells' must be the storage level right under the array {fan.name}",
                         field="cim.cells")
     return fan, cells
