@@ -20,14 +20,19 @@ def arch_dict(mx, my, mac_energy=0.7):
         {"compute": "MAC", "class": "intmac", "datawidth": 8, "energy": mac_energy}]}
 
 
-def spec_for(m, k, n, mx, my, cim, outer=""):
+def spec_for(m, k, n, mx, my, cim, outer="", macros=1):
+    """m x k x n matmul on an mx x my array (k on rows, n on columns); `macros` side by side split m."""
     wl = native.read_workload({"name": "mm", "bits": 8, "einsums": [
-        {"name": "mm", "einsum": "Z[m,n] += A[m,k] * B[k,n]", "ranks": {"m": m, "k": k, "n": n}}]})
-    arch = native.read_architecture(arch_dict(mx, my))
-    mapping = native.read_mapping([
-        {"target": "Buffer", "temporal": f"{outer} m{m}".strip(), "keep": ["A", "B", "Z"]},
-        {"target": "Macro", "spatial": {"X": f"k{mx}", "Y": f"n{my}"}},
-        {"target": "Cells", "keep": ["B"]}])
+        {"name": "mm", "einsum": "Z[m,n] += A[m,k] * B[k,n]", "ranks": {"m": m * macros, "k": k, "n": n}}]})
+    d = arch_dict(mx, my)
+    nodes = [{"target": "Buffer", "temporal": f"{outer} m{m}".strip(), "keep": ["A", "B", "Z"]},
+             {"target": "Macro", "spatial": {"X": f"k{mx}", "Y": f"n{my}"}},
+             {"target": "Cells", "keep": ["B"]}]
+    if macros > 1:
+        d["nodes"].insert(1, {"fanout": "Macros", "mesh_x": macros})
+        nodes.insert(1, {"target": "Macros", "spatial": {"X": f"m{macros}"}})
+    arch = native.read_architecture(d)
+    mapping = native.read_mapping(nodes)
     return CimSpec(wl, arch, mapping, read_cim({"array": "Macro", "cells": "Cells", **cim}, arch, 22.0), {})
 
 
@@ -57,8 +62,8 @@ def test_tiled_reduction_converts_each_partial_sum():
 
 @given(m=st.integers(1, 6), k=st.sampled_from([2, 4, 8]), n=st.sampled_from([1, 2, 4]),
        in_bits=st.integers(1, 8), dac=st.integers(1, 8), w_bits=st.integers(1, 8), cell=st.integers(1, 4),
-       combine=st.sampled_from(["analog", "digital"]))
-def test_ideal_converters_equal_the_digital_array(m, k, n, in_bits, dac, w_bits, cell, combine):
+       combine=st.sampled_from(["analog", "digital"]), macros=st.integers(1, 3))
+def test_ideal_converters_equal_the_digital_array(m, k, n, in_bits, dac, w_bits, cell, combine, macros):
     """Zero-energy DACs, ADCs and shift-adds and cells costing a MAC / (input x weight slices) give exactly
     the digital MAC array's energy (same buffers, same counts)."""
     dac = min(dac, in_bits)
@@ -66,11 +71,12 @@ def test_ideal_converters_equal_the_digital_array(m, k, n, in_bits, dac, w_bits,
     cim = {"input_bits": in_bits, "dac_resolution": dac, "weight_bits": w_bits, "bits_per_cell": cell,
            "weight_combine": combine, "adc_resolution": 8,
            "components": {**ZERO, "cell": {"energy": 0.7 / (s_in * s_w)}}}
-    s = spec_for(m, k, n, k, n, cim)
+    s = spec_for(m, k, n, k, n, cim, macros=macros)
     digital = evaluate(s.workload.einsum(), s.arch, s.mapping)
     got = evaluate_cim(s)
     assert got.energy == pytest.approx(digital.energy, rel=1e-12)
     assert got.energy_by_part["array"] == pytest.approx(digital.level("MAC").dynamic_energy, rel=1e-12)
+    assert got.counts.activations == digital.compute_cycles * s_in * macros
 
 
 def test_value_stats_by_hand():
