@@ -58,3 +58,14 @@ def test_photonic_macro_in_the_cim_model():
     assert e["detector"] == pytest.approx(16 * 0.4) and e["adc"] == pytest.approx(16 * 1.0)
     assert e["periphery"] == pytest.approx(4 * 8 * 10e-6 * 10 / 0.1 * 0.2e-9 * 1e12)
     assert r.tops == pytest.approx(2 * 32 / 0.2e-9 / 1e12)          # 32 MACs per 0.2 ns cycle
+
+
+def test_aqfp_mac():
+    """8-bit AQFP MAC at 5 GHz: 60 x 64 = 3840 JJ x 1.4 zJ = 5.376e-6 pJ on chip; x 401 at the wall;
+    at 1 GHz the adiabatic switch costs a fifth."""
+    chip = estimate("aqfp_mac", {"width": 8}, 45, cycle_seconds=0.2e-9).compute
+    assert chip == pytest.approx(3840 * 1.4e-9)
+    assert estimate("aqfp_mac", {"width": 8, "at_wall": True}, 45, 0.2e-9).compute == pytest.approx(401 * chip)
+    assert estimate("aqfp_mac", {"width": 8}, 45, 1e-9).compute == pytest.approx(chip / 5)
+    with pytest.raises(SpecError):
+        estimate("aqfp_mac", {"width": 8, "at_wall": "yes"}, 45)

@@ -433,11 +433,12 @@ _MODELS = {
 
 
 def _analog_models() -> dict:
-    """Registration hook: the analog / mixed-signal and photonic classes (imported lazily: they import
+    """Registration hook: the analog / mixed-signal, photonic and superconducting classes (imported lazily: they import
     this module)."""
     from einloop.components.analog import ANALOG_MODELS
     from einloop.components.photonic import PHOTONIC_MODELS
-    return {**ANALOG_MODELS, **PHOTONIC_MODELS}
+    from einloop.components.superconducting import SUPERCONDUCTING_MODELS
+    return {**ANALOG_MODELS, **PHOTONIC_MODELS, **SUPERCONDUCTING_MODELS}
 
 
 def classes() -> list[str]:

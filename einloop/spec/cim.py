@@ -31,6 +31,7 @@ from pathlib import Path
 from einloop.components import estimate, supply_voltage
 from einloop.components.analog import ANALOG_ATTRIBUTES, off_fraction
 from einloop.components.photonic import PHOTONIC_ATTRIBUTES
+from einloop.components.superconducting import SUPERCONDUCTING_ATTRIBUTES
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints, read_constraints
 from einloop.spec import native
@@ -134,7 +135,7 @@ def ignored(name: str, attrs: dict) -> list[str]:
         used = {"energy", "at_voltage", "area", "class"}
     else:
         cls = str(attrs.get("class", PARTS.get(name) or "")).lower()
-        used = {"class"} | {**ANALOG_ATTRIBUTES, **PHOTONIC_ATTRIBUTES}.get(cls, set(attrs))
+        used = {"class"} | {**ANALOG_ATTRIBUTES, **PHOTONIC_ATTRIBUTES, **SUPERCONDUCTING_ATTRIBUTES}.get(cls, set(attrs))
     extra = sorted(map(str, set(attrs) - used))
     return [f"cim.components.{name}: attribute(s) {', '.join(extra)} ignored"] if extra else []
 
