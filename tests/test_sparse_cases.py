@@ -13,7 +13,7 @@ from einloop.model.sparse import evaluate_sparse
 from einloop.spec.sparse_timeloop import load_sparse_timeloop
 
 CASES = ["sparse_01_DUDU_dot_product", "sparse_02_SUDU_dot_product_gating", "sparse_03_SCDU_dot_product_skipping",
-         "sparse_04_spMspM"]
+         "sparse_04_spMspM", "sparse_05_spMspM_tiled"]
 KINDS = {"Algorithmic": "algorithmic", "Actual": "random", "Gated": "gated", "Skipped": "skipped"}
 _RANK = re.compile(r"Rank (\d+) \(metadata, payload\): \(\s*([\d.]+),\s*([\d.]+)\)")
 

@@ -44,6 +44,12 @@ class _Nest:
                 ext[loop.rank] = ext.get(loop.rank, 1) * loop.factor
         return self.einsum.tensor(tensor).extents(ext)
 
+    def loops(self, tensor: str, node: int) -> list[tuple[str, int]]:
+        """The loops from ``node`` inward that index ``tensor`` (factor > 1), outer to inner."""
+        ranks = self.einsum.tensor(tensor).ranks
+        return [(lp.rank, lp.factor) for name in self.names[node:] for lp in self.mapping.for_node(name).loops
+                if lp.rank in ranks and lp.factor > 1]
+
     def receiver(self, tensor: str, node: int) -> int:
         """The node that receives ``tensor`` from storage ``node``: the next level keeping it, else compute."""
         for j in range(node + 1, len(self.names)):
@@ -100,7 +106,8 @@ def _actions(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Stor
     dens = sp.density(t.tensor)
     shape, total = nest.shape(t.tensor, level), nest.total(t.tensor)
     keep = expected_nonzeros(dens, shape, total) / t.utilized_capacity if is_compressed(fmt) else 1.0
-    meta = sum(r.items for r in tile_metadata(fmt, shape, dens, total, 0)) if fmt else 0.0
+    meta = sum(r.items for r in tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens,
+                                               total, 0)) if fmt else 0.0
     p, kind, exact = _effectual(sp, nest, level, t.tensor)
     exact &= dens.exact or keep == 1.0
     out = []
@@ -200,7 +207,8 @@ def _tile(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Storage
     fmt = sp.level(node.name).formats.get(t.tensor)
     dens, shape, total = sp.density(t.tensor), nest.shape(t.tensor, level), nest.total(t.tensor)
     md = sp.level(node.name).metadata
-    ranks = tile_metadata(fmt, shape, dens, total, md.datawidth or node.datawidth) if fmt else []
+    ranks = tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens, total,
+                          md.datawidth or node.datawidth) if fmt else []
     data = max_nonzeros(dens, shape, total) if is_compressed(fmt) else float(t.utilized_capacity)
     items = sum(r.items for r in ranks)
     return SparseTensor(node.name, t.tensor, " ".join(r.format for r in ranks), t.utilized_capacity, data, items,

@@ -1,8 +1,9 @@
 """Metadata of a compressed tile: per rank (outer to inner) the metadata and payload items a format
 stores, from the tile's shape and the tensor's density model.
 
-A tile's ranks are the tensor's dimensions in order; with fewer formats than dimensions the first
-format covers the outer dimensions flattened, with more the extra outer ranks have size 1. With
+A tile's ranks are the loops of the mapping from its level inward that index the tensor (factor > 1),
+outer to inner, as Sparseloop splits a tile by the loop nest; with fewer formats than ranks the first
+format covers the outer ranks flattened, with more the extra outer ranks have size 1. With
 ``fibers`` the fibers of a rank and ``nonempty`` its expected non-empty coordinates (every coordinate
 whose sub-tile holds a nonzero):
 
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 from einloop.model.sparse_density import prob_nonempty
 from einloop.spec.sparse import Density, RankFormat
+from einloop.spec.workload import Tensor
 
 COMPRESSED = ("CP", "RLE", "B")
 
@@ -42,27 +44,29 @@ def is_compressed(formats: tuple[RankFormat, ...] | None) -> bool:
     return bool(formats) and any(f.format in COMPRESSED for f in formats)
 
 
-def rank_dims(n_dims: int, n_ranks: int) -> list[tuple[int, ...]]:
-    """Which tensor dimensions each rank covers, outer to inner."""
-    if n_ranks <= n_dims:
-        first = n_dims - n_ranks + 1
-        return [tuple(range(first))] + [(d,) for d in range(first, n_dims)]
-    return [()] * (n_ranks - n_dims) + [(d,) for d in range(n_dims)]
+def rank_groups(loops: list[tuple[str, int]], n_ranks: int) -> list[list[tuple[str, int]]]:
+    """The loops each format rank covers, outer to inner."""
+    if n_ranks <= len(loops):
+        first = len(loops) - n_ranks + 1
+        return [loops[:first]] + [[lp] for lp in loops[first:]]
+    return [[] for _ in range(n_ranks - len(loops))] + [[lp] for lp in loops]
 
 
-def tile_metadata(formats: tuple[RankFormat, ...], shape: tuple[int, ...], density: Density, total: int,
-                  default_bits: int) -> list[RankMetadata]:
-    """Per rank, outer to inner, the metadata and payload items of one tile of ``shape``."""
-    dims = rank_dims(len(shape), len(formats))
-    sizes = [math.prod(shape[d] for d in ds) for ds in dims]
-    out, fibers, above = [], 1.0, 1
-    for k, (fmt, ds) in enumerate(zip(formats, dims)):
-        below = {d for ds2 in dims[k + 1:] for d in ds2}
-        sub = tuple(shape[d] if d in below else 1 for d in range(len(shape)))
-        above *= sizes[k]
-        nonempty = above * prob_nonempty(density, sub, total)
-        coords = fibers * sizes[k]
-        meta, payload = {"U": (0.0, 0.0), "UOP": (0.0, fibers * (sizes[k] + 1)), "B": (coords, 0.0),
+def tile_metadata(formats: tuple[RankFormat, ...], loops: list[tuple[str, int]], tensor: Tensor,
+                  density: Density, total: int, default_bits: int) -> list[RankMetadata]:
+    """Per rank, outer to inner, the metadata and payload items of one tile spanned by ``loops``
+    ((rank, factor), outer to inner, only those indexing ``tensor``)."""
+    groups = rank_groups(loops, len(formats))
+    out, fibers, above = [], 1.0, 1.0
+    for k, (fmt, group) in enumerate(zip(formats, groups)):
+        size = math.prod(f for _, f in group)
+        ext: dict[str, int] = {}
+        for r, f in (lp for g in groups[k + 1:] for lp in g):
+            ext[r] = ext.get(r, 1) * f
+        above *= size
+        nonempty = above * prob_nonempty(density, tensor.extents(ext), total)
+        coords = fibers * size
+        meta, payload = {"U": (0.0, 0.0), "UOP": (0.0, fibers * (size + 1)), "B": (coords, 0.0),
                          "CP": (nonempty, 0.0), "RLE": (nonempty, 0.0)}[fmt.format]
         out.append(RankMetadata(fmt.format, meta, payload, fmt.metadata_bits or default_bits))
         fibers = nonempty if fmt.format in COMPRESSED else coords
