@@ -6,7 +6,8 @@
 3. an SAF (gating or skipping ``target`` on ``condition_on``) at a level splits the target's reads
    and updates there: effectual = present x P(every condition tile is non-empty), the condition tile
    being the condition tensor's footprint over the loops of the level that receives the target
-   (one value when that is the compute unit); exact densities floor the effectual count;
+   (one value when that is the compute unit); exact densities round the effectual count up, except
+   the output's reads (read-modify-write), rounded down (as every Sparseloop reference does);
 4. a compute happens only when each operand is delivered: computes = algorithmic x the product of
    the densities of the tensors whose zeros stop an operand at its innermost level;
 5. energy: random actions at the ERT energy, gated ones at gated_* (0 if absent), skipped free;
@@ -19,7 +20,7 @@ import math
 
 from einloop.model.evaluate import evaluate
 from einloop.model.result import TensorStats
-from einloop.model.sparse_density import expected_nonzeros, max_nonzeros, prob_nonempty
+from einloop.model.sparse_density import expected_nonzeros, max_nonzeros, prob_nonempty, vector_ratio
 from einloop.model.sparse_format import is_compressed, tile_metadata
 from einloop.model.sparse_result import SparseAction, SparseComputes, SparseResult, SparseTensor
 from einloop.spec.arch import Architecture, Compute, Storage
@@ -115,8 +116,10 @@ def _actions(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Stor
         alg = float(getattr(t, action + "s"))
         present = _whole(alg * keep, exact, up=True)
         applies = action != "fill" and kind
-        eff = _whole(present * p, exact, up=False) if applies else present
-        m_all = alg / t.utilized_capacity * meta
+        # Sparseloop rounds effectual counts up, but the output's reads (read-modify-write) down
+        rmw_read = action == "read" and nest.einsum.tensor(t.tensor).is_output
+        eff = _whole(present * p, exact, up=not rmw_read) if applies else present
+        m_all = _whole(alg / t.utilized_capacity * meta, exact, up=True)
         m_eff = m_all * (eff / present) if present else 0.0
         gated = present - eff if kind == "gating" else 0.0
         skipped = present - eff if kind == "skipping" else 0.0
@@ -127,13 +130,18 @@ def _actions(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Stor
     return out
 
 
-def _price(sp: SparseSpec, einsum: Einsum, node: Storage, a: SparseAction, instances: int) -> tuple[float, float]:
+def _price(sp: SparseSpec, nest: _Nest, level: int, a: SparseAction, instances: int) -> tuple[float, float]:
     """Energy (pJ, all instances) and bandwidth words per instance of one action."""
+    node = nest.arch.nodes[level]
     ls = sp.level(node.name)
-    words = einsum.tensor(a.tensor).bits / node.datawidth
+    words = nest.einsum.tensor(a.tensor).bits / node.datawidth
     vec = lambda n, w, block: math.ceil(n * w / block - 1e-9)   # noqa: E731 - whole vector accesses
-    energy = vec(a.random, words, node.block_size) * getattr(node.energy, a.action)
-    energy += vec(a.gated, words, node.block_size) * ls.gated_energy.get(a.action, 0.0)
+    ratio = 1.0
+    if is_compressed(ls.formats.get(a.tensor)):
+        ratio = vector_ratio(sp.density(a.tensor), nest.shape(a.tensor, level), nest.total(a.tensor),
+                             node.block_size)
+    energy = vec(a.random, words, node.block_size) * ratio * getattr(node.energy, a.action)
+    energy += vec(a.gated, words, node.block_size) * ratio * ls.gated_energy.get(a.action, 0.0)
     md = ls.metadata
     bits = md.datawidth or node.datawidth
     if md.width:
@@ -159,7 +167,7 @@ def _computes(sp: SparseSpec, nest: _Nest, einsum: Einsum) -> SparseComputes:
                 stoppers.update(saf.condition_on)
     p = math.prod(sp.density(s).density for s in stoppers)
     exact = all(sp.density(s).exact for s in stoppers)
-    return SparseComputes(einsum.macs, _whole(einsum.macs * p, exact, up=False), 0.0, 0.0)
+    return SparseComputes(einsum.macs, _whole(einsum.macs * p, exact, up=True), 0.0, 0.0)
 
 
 def evaluate_sparse(einsum: Einsum, arch: Architecture, mapping: Mapping, sparsity: SparseSpec, *,
@@ -179,7 +187,7 @@ def evaluate_sparse(einsum: Einsum, arch: Architecture, mapping: Mapping, sparsi
         energy, reads, writes = 0.0, 0.0, 0.0
         for t in (x for x in dense.tensors if x.level == node.name):
             for a in _actions(sparsity, nest, i, t, node):
-                a.energy, words = _price(sparsity, einsum, node, a, t.instances)
+                a.energy, words = _price(sparsity, nest, i, a, t.instances)
                 energy += a.energy
                 reads, writes = (reads + words, writes) if a.action == "read" else (reads, writes + words)
                 actions.append(a)
@@ -210,9 +218,9 @@ def _tile(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Storage
     ranks = tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens, total,
                           md.datawidth or node.datawidth) if fmt else []
     data = max_nonzeros(dens, shape, total) if is_compressed(fmt) else float(t.utilized_capacity)
-    items = sum(r.items for r in ranks)
-    return SparseTensor(node.name, t.tensor, " ".join(r.format for r in ranks), t.utilized_capacity, data, items,
-                        sum(r.items * r.bits for r in ranks), t.instances)
+    per_rank = [_whole(r.metadata, dens.exact, True) + _whole(r.payload, dens.exact, True) for r in ranks]
+    return SparseTensor(node.name, t.tensor, " ".join(r.format for r in ranks), t.utilized_capacity, data,
+                        sum(per_rank), sum(n * r.bits for n, r in zip(per_rank, ranks)), t.instances)
 
 
 def _check_capacity(node: Storage, sp: SparseSpec, tiles: list[SparseTensor], reasons: list[str]) -> None:

@@ -61,3 +61,40 @@ def max_nonzeros(d: Density, shape: tuple[int, ...], total: int) -> float:
     if d.distribution == "fixed_structured":
         return math.ceil(math.prod(shape) * d.density - 1e-9)
     return float(min(math.prod(shape), round(d.density * total)))
+
+
+def occupancy_pmf(d: Density, shape: tuple[int, ...], total: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distribution of a tile's nonzero count: (counts, probabilities)."""
+    size = math.prod(shape)
+    if d.distribution == "actual":
+        counts, freq = np.unique(_blocks(np.asarray(d.data), shape), return_counts=True)
+        return counts.astype(float), freq / freq.sum()
+    if d.distribution == "fixed_structured":
+        return np.array([float(math.ceil(size * d.density - 1e-9))]), np.array([1.0])
+    from scipy.stats import hypergeom
+    k = np.arange(size + 1)
+    return k.astype(float), hypergeom.pmf(k, total, round(d.density * total), size)
+
+
+# Sparseloop's thresholds (tile values / block size, per block size, for mean densities 0.1 .. 1.0)
+# below which a compressed tile's vector accesses follow its occupancy distribution.
+_VECTOR_THRESHOLDS = {2: (251, 125, 84, 63, 51, 42, 36, 32, 28, 1), 4: (375, 188, 125, 94, 75, 63, 54, 47, 42, 1),
+                      8: (438, 219, 146, 110, 88, 73, 63, 55, 49, 1), 16: (469, 235, 157, 118, 94, 79, 67, 59, 52, 1),
+                      32: (485, 243, 162, 122, 97, 81, 70, 61, 52, 1)}
+
+
+def vector_ratio(d: Density, shape: tuple[int, ...], total: int, block: int) -> float:
+    """Factor on ``ceil(count / block)`` for a compressed tile's data accesses: a block holds the
+    nonzeros of a small tile unevenly, so E[ceil(nnz / block)] / (E[nnz] / block) (Sparseloop's rule,
+    used while the tile is smaller than a threshold number of blocks; 1 otherwise)."""
+    size = math.prod(shape)
+    mean = expected_nonzeros(d, shape, total) / size if size else 1.0
+    if size == 0 or block <= 1 or mean >= 1.0:
+        return 1.0
+    row = _VECTOR_THRESHOLDS.get(block)
+    idx = int(math.floor(mean / 0.1 + 1e-9)) - 1 if mean >= 0.1 else 0
+    if row is None or row[idx] <= size // block:
+        return 1.0
+    counts, probs = occupancy_pmf(d, shape, total)
+    real = counts >= 1
+    return float(np.sum(np.ceil(counts[real] / block) * probs[real]) / (size * mean / block))
