@@ -14,7 +14,7 @@ from einloop.spec.sparse_timeloop import load_sparse_timeloop
 
 CASES = ["sparse_01_DUDU_dot_product", "sparse_02_SUDU_dot_product_gating", "sparse_03_SCDU_dot_product_skipping",
          "sparse_04_spMspM", "sparse_05_spMspM_tiled",
-         "sparse_06_conv1d"]
+         "sparse_06_conv1d", "sparse_07_conv1d_oc", "sparse_08_conv1d_oc_spatial"]
 KINDS = {"Algorithmic": "algorithmic", "Actual": "random", "Gated": "gated", "Skipped": "skipped"}
 _RANK = re.compile(r"Rank (\d+) \(metadata, payload\): \(\s*([\d.]+),\s*([\d.]+)\)")
 

@@ -69,11 +69,14 @@ class _Nest:
 
     def safs_at(self, sp: SparseSpec, level: int) -> list:
         """SAFs acting on the accesses of storage ``level``: its own on tensors it keeps, and those of
-        inner levels that bypass their target (they act on the reads that pass through them)."""
+        inner levels that bypass an input target (they act on the reads passing through them; an
+        output's bypassed SAF does nothing, as sparse_07's BackingStorage Outputs show)."""
         out = []
         for j in range(level, len(self.names)):
             for saf in sp.level(self.names[j]).safs:
-                if self.keeper(saf.target, j) == level and (j == level or self.receiver(saf.target, level) > j):
+                passing = j > level and not self.einsum.tensor(saf.target).is_output \
+                    and self.receiver(saf.target, level) > j
+                if self.keeper(saf.target, j) == level and (j == level or passing):
                     out.append(saf)
         return out
 
@@ -147,7 +150,8 @@ def _price(sp: SparseSpec, nest: _Nest, level: int, a: SparseAction, instances: 
     if md.width:
         energy += vec(a.metadata_random, bits, md.width) * md.energy.get(a.action, 0.0)
         energy += vec(a.metadata_gated, bits, md.width) * md.energy.get(f"gated_{a.action}", 0.0)
-    demand = math.ceil((a.random + a.gated) * words - 1e-9) + (a.metadata_random + a.metadata_gated) * bits / node.datawidth
+    demand = math.ceil((a.random + a.gated) * words - 1e-9) \
+        + (a.metadata_random + a.metadata_gated) * bits / node.datawidth
     return energy * instances, demand
 
 

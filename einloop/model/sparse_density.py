@@ -69,8 +69,11 @@ def occupancy_pmf(d: Density, shape: tuple[int, ...], total: int) -> tuple[np.nd
     if d.distribution == "actual":
         counts, freq = np.unique(_blocks(np.asarray(d.data), shape), return_counts=True)
         return counts.astype(float), freq / freq.sum()
-    if d.distribution == "fixed_structured":
-        return np.array([float(math.ceil(size * d.density - 1e-9))]), np.array([1.0])
+    if d.distribution == "fixed_structured":   # size x density nonzeros: the two whole counts around it
+        x = size * d.density
+        lo = math.floor(x + 1e-9)
+        return (np.array([lo, lo + 1.0]), np.array([1.0 - (x - lo), x - lo])) if x - lo > 1e-9 else \
+            (np.array([float(lo)]), np.array([1.0]))
     from scipy.stats import hypergeom
     k = np.arange(size + 1)
     return k.astype(float), hypergeom.pmf(k, total, round(d.density * total), size)
