@@ -158,6 +158,10 @@ def read_formats(ranks, file: str, fld: str) -> tuple[RankFormat, ...]:
         where = f"{fld}[{i}]"
         bits = None
         if isinstance(r, dict):
+            if "flattened_rankIDs" in r:
+                raise SpecError("flattened_rankIDs (several dimensions folded into one rank) is not modelled "
+                                "yet; remove it to give each loop its own rank", file=file,
+                                field=f"{where}.flattened_rankIDs")
             check_keys(r, ("format", "metadata_word_bits", "payload_word_bits"), file, where)
             bits = r.get("metadata_word_bits")
             if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int) or bits < 1):
