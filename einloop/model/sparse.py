@@ -222,8 +222,9 @@ def _tile(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Storage
     ranks = tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens, total,
                           md.datawidth or node.datawidth) if fmt else []
     data = max_nonzeros(dens, shape, total) if is_compressed(fmt) else float(t.utilized_capacity)
+    mean = expected_nonzeros(dens, shape, total) if is_compressed(fmt) else float(t.utilized_capacity)
     per_rank = [_whole(r.metadata, dens.exact, True) + _whole(r.payload, dens.exact, True) for r in ranks]
-    return SparseTensor(node.name, t.tensor, " ".join(r.format for r in ranks), t.utilized_capacity, data,
+    return SparseTensor(node.name, t.tensor, " ".join(r.format for r in ranks), t.utilized_capacity, data, mean,
                         sum(per_rank), sum(n * r.bits for n, r in zip(per_rank, ranks)), t.instances)
 
 

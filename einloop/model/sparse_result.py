@@ -37,7 +37,8 @@ class SparseTensor:
     tensor: str
     format: str                  # "" (uncompressed) or e.g. "UOP CP"
     tile: int
-    data_occupancy: float        # values (nonzeros when compressed, else the whole tile)
+    data_occupancy: float        # values held at most (nonzeros when compressed, else the whole tile)
+    expected_data: float         # values held on average
     metadata_occupancy: float    # metadata + payload items, all ranks
     metadata_bits: float
     instances: int
@@ -119,7 +120,7 @@ class SparseResult:
         """pandas: one row per (level, tensor): tile, data and metadata occupancy per instance."""
         import pandas as pd
         rows = [{"level": t.level, "tensor": t.tensor, "format": t.format, "tile_values": t.tile,
-                 "data_values": t.data_occupancy, "metadata_items": t.metadata_occupancy,
+                 "data_values": t.data_occupancy, "expected_data_values": t.expected_data, "metadata_items": t.metadata_occupancy,
                  "metadata_bits": t.metadata_bits, "instances": t.instances} for t in self.tensors]
         return pd.DataFrame(rows).set_index(["level", "tensor"])
 

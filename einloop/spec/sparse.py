@@ -216,7 +216,8 @@ def read_sparsity(doc, file: str, tensors: tuple[str, ...], levels: tuple[str, .
         sparsity:
           densities: {A: 0.25, B: "2:4", C: {distribution: hypergeometric, density: 0.1}}
           levels:
-            Buffer: {formats: {A: [UOP, CP]}, skip: {B: [A], Z: [A, B]}, gate: {}, metadata: {width: 4}}
+            Buffer: {formats: {A: [UOP, CP]}, skip: {B: [A], Z: [A, B]}, gate: {},
+                     metadata: {width: 4, datawidth: 4}, gated_energy: {read: 0.1}}
 
     ``arrays`` gives actual data (numpy) per tensor; they override ``densities``.
     """
@@ -228,12 +229,17 @@ def read_sparsity(doc, file: str, tensors: tuple[str, ...], levels: tuple[str, .
     out = {}
     for name, spec in check_keys(doc.get("levels") or {}, levels, file, "sparsity.levels").items():
         fld = f"sparsity.levels.{name}"
-        check_keys(spec, ("formats", "gate", "skip", "metadata"), file, fld)
+        check_keys(spec, ("formats", "gate", "skip", "metadata", "gated_energy"), file, fld)
         formats = {t: read_formats(r, file, f"{fld}.formats.{t}")
                    for t, r in check_keys(spec.get("formats") or {}, tensors, file, f"{fld}.formats").items()}
         safs = tuple(read_saf(kind, t, c, tensors, None, file, f"{fld}.{key}.{t}")
                      for key, kind in (("gate", "gating"), ("skip", "skipping"))
                      for t, c in check_keys(spec.get(key) or {}, tensors, file, f"{fld}.{key}").items())
         meta = read_metadata(spec.get("metadata") or {}, file, f"{fld}.metadata")
-        out[name] = LevelSparsity(formats, safs, meta)
+        gated = check_keys(spec.get("gated_energy") or {}, ("read", "fill", "update"), file, f"{fld}.gated_energy")
+        for k, v in gated.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise SpecError(f"must be a non-negative number (pJ), got {v!r}", file=file,
+                                field=f"{fld}.gated_energy.{k}")
+        out[name] = LevelSparsity(formats, safs, meta, {k: float(v) for k, v in gated.items()})
     return SparseSpec(dens, out)
