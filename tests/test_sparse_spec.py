@@ -117,8 +117,29 @@ def test_timeloop_unknown_level_and_type(tmp_path):
     assert "did you mean 'gating'" in str(_timeloop_doc_error(tmp_path, "sparse_02_SUDU_dot_product_gating", kind))
 
 
-def test_timeloop_compute_optimization_is_refused_not_ignored(tmp_path):
+def test_timeloop_compute_optimization_on_a_storage_level_is_an_error(tmp_path):
     def patch(doc):
-        doc["sparse_optimizations"]["targets"].append({"name": "mac", "compute_optimization": [{"type": "gating"}]})
+        doc["sparse_optimizations"]["targets"][0]["compute_optimization"] = [{"type": "gating"}]
     err = _timeloop_doc_error(tmp_path, "sparse_02_SUDU_dot_product_gating", patch)
-    assert "compute_optimization is not modelled" in str(err)
+    assert "belongs on the compute level 'mac'" in str(err)
+
+
+def test_compute_gating_keeps_cycles_skipping_saves_them():
+    """sparse_02 with MAC gating added: the 4 issued computes all have A nonzero and B dense, so none
+    is gated; with B at density 0.5 too, 16 x 0.25 x 0.5 = 2 effectual, 2 gated (cycles 4 kept at
+    the MAC) or 2 skipped (MAC cycles 2)."""
+    import dataclasses
+    from einloop.api import timeloop_files
+    from einloop.spec.sparse import Density
+    spec = load_sparse_timeloop(timeloop_files(reference_case("sparse_02_SUDU_dot_product_gating") / "ref-output"))
+    e, arch, m = spec.dense.einsum, spec.dense.arch, spec.dense.mapping
+    gated = evaluate_sparse(e, arch, m, dataclasses.replace(spec.sparse, compute="gating"))
+    assert (gated.computes.random, gated.computes.gated) == (4, 0)
+    half = {**spec.sparse.densities, "B": Density("fixed_structured", 0.5)}
+    gated = evaluate_sparse(e, arch, m, dataclasses.replace(spec.sparse, densities=half, compute="gating"))
+    skipped = evaluate_sparse(e, arch, m, dataclasses.replace(spec.sparse, densities=half, compute="skipping"))
+    assert (gated.computes.random, gated.computes.gated, gated.compute_cycles) == (2, 2, 4)
+    assert (skipped.computes.random, skipped.computes.skipped, skipped.compute_cycles) == (2, 2, 2)
+    # the ERT has no gated compute energy and the Buffer's bandwidth holds both at 16 cycles
+    assert gated.cycles == skipped.cycles == 16
+    assert gated.energy == pytest.approx(skipped.energy, rel=1e-12)

@@ -8,8 +8,11 @@
    being the condition tensor's footprint over the loops of the level that receives the target
    (one value when that is the compute unit); exact densities round the effectual count up, except
    the output's reads (read-modify-write), rounded down (as every Sparseloop reference does);
-4. a compute happens only when each operand is delivered: computes = algorithmic x the product of
-   the densities of the tensors whose zeros stop an operand at its innermost level;
+4. a compute is issued only when each operand is delivered: algorithmic x the product of the
+   densities of the tensors whose zeros stop an operand at its innermost level (the rest are
+   Sparseloop's "nonexistent" computes); a compute optimization (gating / skipping at the MAC) turns
+   the issued ones with a zero operand (all but algorithmic x the product of the operand densities)
+   into gated (their cycle kept, ``gated_compute`` energy, 0 if absent) or skipped computes;
 5. energy: random actions at the ERT energy, gated ones at gated_* (0 if absent), skipped free;
    metadata per item bits in vectors of the level's metadata width; cycles: computes / instances,
    stretched by each level's bandwidth for random + gated data and metadata words; leakage x cycles.
@@ -171,7 +174,15 @@ def _computes(sp: SparseSpec, nest: _Nest, einsum: Einsum) -> SparseComputes:
                 stoppers.update(saf.condition_on)
     p = math.prod(sp.density(s).density for s in stoppers)
     exact = all(sp.density(s).exact for s in stoppers)
-    return SparseComputes(einsum.macs, _whole(einsum.macs * p, exact, up=True), 0.0, 0.0)
+    issued = _whole(einsum.macs * p, exact, up=True)
+    if not sp.compute:
+        return SparseComputes(einsum.macs, issued, 0.0, 0.0)
+    operands = [t.name for t in einsum.inputs]
+    exact = all(sp.density(t).exact for t in operands)
+    effectual = min(issued, _whole(einsum.macs * math.prod(sp.density(t).density for t in operands), exact, True))
+    idle = issued - effectual
+    return SparseComputes(einsum.macs, effectual, idle if sp.compute == "gating" else 0.0,
+                          idle if sp.compute == "skipping" else 0.0)
 
 
 def evaluate_sparse(einsum: Einsum, arch: Architecture, mapping: Mapping, sparsity: SparseSpec, *,
@@ -205,7 +216,7 @@ def evaluate_sparse(einsum: Einsum, arch: Architecture, mapping: Mapping, sparsi
         if isinstance(node, Storage) and node.energy.leak:
             level_energy[node.name] += node.energy.leak * cycles * max(1, dense.levels[_index(dense, node.name)]
                                                                         .utilized_instances)
-    level_energy[compute_node.name] = comp.random * compute_node.energy
+    level_energy[compute_node.name] = comp.random * compute_node.energy + comp.gated * sparsity.compute_gated_energy
     level_cycles[compute_node.name] = compute_cycles
     return SparseResult(dense, comp, cycles, compute_cycles, sum(level_energy.values()), level_energy,
                         level_cycles, actions, tiles, not reasons and dense.valid, dense.reasons + reasons)

@@ -79,6 +79,8 @@ class SparseSpec:
 
     densities: dict[str, Density] = field(default_factory=dict)
     levels: dict[str, LevelSparsity] = field(default_factory=dict)
+    compute: str = ""                    # "", "gating" or "skipping": ineffectual computes at the MAC
+    compute_gated_energy: float = 0.0    # pJ per gated compute
 
     def level(self, name: str) -> LevelSparsity:
         return self.levels.get(name, LevelSparsity())
@@ -218,10 +220,21 @@ def read_sparsity(doc, file: str, tensors: tuple[str, ...], levels: tuple[str, .
           levels:
             Buffer: {formats: {A: [UOP, CP]}, skip: {B: [A], Z: [A, B]}, gate: {},
                      metadata: {width: 4, datawidth: 4}, gated_energy: {read: 0.1}}
+          compute: {optimization: gating, gated_energy: 0.05}
 
     ``arrays`` gives actual data (numpy) per tensor; they override ``densities``.
     """
-    check_keys(doc, ("densities", "levels"), file, "sparsity")
+    check_keys(doc, ("densities", "levels", "compute"), file, "sparsity")
+    compute = check_keys(doc.get("compute") or {}, ("optimization", "gated_energy"), file, "sparsity.compute")
+    kind = compute.get("optimization", "")
+    if kind not in ("",) + SAF_KINDS:
+        raise SpecError(f"unknown optimization {kind!r}{suggest(kind, SAF_KINDS)}; allowed: gating, skipping",
+                        file=file, field="sparsity.compute.optimization")
+    mac_gated = compute.get("gated_energy", 0.0)
+    if isinstance(mac_gated, bool) or not isinstance(mac_gated, (int, float)) or not math.isfinite(mac_gated) \
+            or mac_gated < 0:
+        raise SpecError(f"must be a non-negative number (pJ), got {mac_gated!r}", file=file,
+                        field="sparsity.compute.gated_energy")
     dens = {t: read_density(v, t, tensors, file, f"sparsity.densities.{t}")
             for t, v in check_keys(doc.get("densities") or {}, tensors, file, "sparsity.densities").items()}
     for t, a in (arrays or {}).items():
@@ -242,4 +255,4 @@ def read_sparsity(doc, file: str, tensors: tuple[str, ...], levels: tuple[str, .
                 raise SpecError(f"must be a non-negative number (pJ), got {v!r}", file=file,
                                 field=f"{fld}.gated_energy.{k}")
         out[name] = LevelSparsity(formats, safs, meta, {k: float(v) for k, v in gated.items()})
-    return SparseSpec(dens, out)
+    return SparseSpec(dens, out, kind, float(mac_gated))

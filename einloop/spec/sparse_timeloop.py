@@ -66,6 +66,23 @@ def _gated(acts: dict[str, float]) -> dict[str, float]:
             "update": acts.get("gated_update", acts.get("gated_write", 0.0))}
 
 
+def _compute_optimization(t: dict, arch: Architecture, file: str, fld: str) -> str:
+    """``compute_optimization: [{type: gating}]`` on the compute level: its kind ('' if none)."""
+    opts = t.get("compute_optimization") or []
+    if opts and _short(t.get("name")) != arch.compute.name:
+        raise SpecError(f"compute_optimization belongs on the compute level {arch.compute.name!r}", file=file,
+                        field=f"{fld}.compute_optimization")
+    kinds = set()
+    for j, opt in enumerate(opts if isinstance(opts, list) else [opts]):
+        check_keys(opt, ("type",), file, f"{fld}.compute_optimization[{j}]")
+        kind = opt.get("type")
+        if kind not in ("gating", "skipping"):
+            raise SpecError(f"unknown optimization {kind!r}{suggest(kind, ('gating', 'skipping'))}; allowed: "
+                            "gating, skipping", file=file, field=f"{fld}.compute_optimization[{j}].type")
+        kinds.add(kind)
+    return "skipping" if "skipping" in kinds else "gating" if kinds else ""
+
+
 def _target(t: dict, k: int, einsum: Einsum, arch: Architecture, file: str) -> tuple[str, dict, tuple]:
     fld = f"sparse_optimizations.targets[{k}]"
     check_keys(t, _TARGET_KEYS, file, fld)
@@ -74,10 +91,6 @@ def _target(t: dict, k: int, einsum: Einsum, arch: Architecture, file: str) -> t
     if name not in levels:
         raise SpecError(f"no level {name!r}{suggest(name, levels)}; levels: {', '.join(levels)}", file=file,
                         field=f"{fld}.name")
-    if t.get("compute_optimization"):
-        raise SpecError("compute_optimization is not modelled yet: einloop derives the computes from the "
-                        "storage SAFs and formats (docs/sparsity.md); remove it", file=file,
-                        field=f"{fld}.compute_optimization")
     tensors = tuple(x.name for x in einsum.tensors)
     formats = {}
     rep = check_keys(t.get("representation_format") or {}, ("data_spaces",), file, f"{fld}.representation_format")
@@ -108,17 +121,20 @@ def read_sparse_timeloop(doc: dict, origin: dict[str, str], einsum: Einsum, arch
                                 for t, v in check_keys(raw, tensors, pfile, "problem.instance.densities").items()}
     section = doc.get("sparse_optimizations") or {}
     check_keys(section, ("targets", "version"), sfile, "sparse_optimizations")
-    found = {}
+    found, compute = {}, ""
     for k, t in enumerate(section.get("targets") or []):
         name, formats, safs = _target(t, k, einsum, arch, sfile)
         found[name] = (formats, safs)
+        compute = _compute_optimization(t, arch, sfile, f"sparse_optimizations.targets[{k}]") or compute
     acts, attrs = ert_actions(doc), component_attributes(doc.get("architecture") or {})
     levels = {}
     for node in arch.storages:
         formats, safs = found.get(node.name, ({}, ()))
         a = acts.get(node.name, {})
         levels[node.name] = LevelSparsity(formats, safs, _metadata(attrs.get(node.name, {}), a), _gated(a))
-    return SparseSpec(dens, levels)
+    mac = acts.get(arch.compute.name, {})
+    gated = next((mac[a] for a in ("gated_compute", "mac_gated", "gated_mac") if a in mac), 0.0)
+    return SparseSpec(dens, levels, compute, gated)
 
 
 @dataclass
