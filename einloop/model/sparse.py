@@ -169,7 +169,7 @@ def _computes(sp: SparseSpec, nest: _Nest, einsum: Einsum) -> SparseComputes:
         ls = sp.level(nest.names[level])
         if is_compressed(ls.formats.get(t.name)):
             stoppers.add(t.name)
-        for saf in ls.safs:
+        for saf in nest.safs_at(sp, level):
             if saf.target == t.name:
                 stoppers.update(saf.condition_on)
     p = math.prod(sp.density(s).density for s in stoppers)
