@@ -54,6 +54,15 @@ class _Nest:
         return [(lp.rank, lp.factor) for name in self.names[node:] for lp in self.mapping.for_node(name).loops
                 if lp.rank in ranks and lp.factor > 1]
 
+    def own_loops(self, tensor: str, node: int) -> int:
+        """How many of ``loops(tensor, node)`` belong to ``node`` itself (with the fanouts just below it)."""
+        end = node + 1
+        while end < len(self.names) and not isinstance(self.arch.nodes[end], (Storage, Compute)):
+            end += 1
+        ranks = self.einsum.tensor(tensor).ranks
+        return sum(1 for name in self.names[node:end] for lp in self.mapping.for_node(name).loops
+                   if lp.rank in ranks and lp.factor > 1)
+
     def receiver(self, tensor: str, node: int) -> int:
         """The node that receives ``tensor`` from storage ``node``: the next level keeping it, else compute."""
         for j in range(node + 1, len(self.names)):
@@ -90,7 +99,17 @@ class _Nest:
 def _whole(x: float, exact: bool, up: bool) -> float:
     if not exact:
         return x
-    return float(math.ceil(x - 1e-9) if up else math.floor(x + 1e-9))
+    # no tolerance: Sparseloop rounds the float products as they come (230400 x 0.275 -> 63361)
+    return float(math.ceil(x) if up else math.floor(x))
+
+
+def _kept(total: float, p: float, exact: bool, up: bool = True) -> float:
+    """``total`` x ``p`` in whole accesses as Sparseloop counts them: the removed part total x (1 - p)
+    rounded down (up when ``up`` is False), the rest kept."""
+    if not exact:
+        return total * p
+    removed = total * (1.0 - p)
+    return total - float(math.floor(removed) if up else math.ceil(removed))
 
 
 def _effectual(sp: SparseSpec, nest: _Nest, level: int, tensor: str) -> tuple[float, str, bool]:
@@ -112,19 +131,22 @@ def _actions(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Stor
     fmt = sp.level(node.name).formats.get(t.tensor)
     dens = sp.density(t.tensor)
     shape, total = nest.shape(t.tensor, level), nest.total(t.tensor)
-    keep = expected_nonzeros(dens, shape, total) / t.utilized_capacity if is_compressed(fmt) else 1.0
+    keep = 1.0
+    if is_compressed(fmt):   # the nonzero fraction: the density itself unless counted from data
+        keep = dens.density if dens.distribution == "fixed_structured" else \
+            expected_nonzeros(dens, shape, total) / t.utilized_capacity
     meta = sum(r.items for r in tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens,
-                                               total, 0)) if fmt else 0.0
+                                               total, 0, nest.own_loops(t.tensor, level))) if fmt else 0.0
     p, kind, exact = _effectual(sp, nest, level, t.tensor)
     exact &= dens.exact or keep == 1.0
     out = []
     for action in ACTIONS:
         alg = float(getattr(t, action + "s"))
-        present = _whole(alg * keep, exact, up=True)
+        present = _kept(alg, keep, exact)
         applies = action != "fill" and kind
         # Sparseloop rounds effectual counts up, but the output's reads (read-modify-write) down
         rmw_read = action == "read" and nest.einsum.tensor(t.tensor).is_output
-        eff = _whole(present * p, exact, up=not rmw_read) if applies else present
+        eff = _kept(present, p, exact, up=not rmw_read) if applies else present
         m_all = _whole(alg / t.utilized_capacity * meta, exact, up=True)
         m_eff = m_all * (eff / present) if present else 0.0
         gated = present - eff if kind == "gating" else 0.0
@@ -158,6 +180,27 @@ def _price(sp: SparseSpec, nest: _Nest, level: int, a: SparseAction, instances: 
     return energy * instances, demand
 
 
+def _codec(sp: SparseSpec, nest: _Nest, level: int, tensor: str, actions: list[SparseAction],
+           instances: int) -> list[SparseAction]:
+    """An uncompressed tile filled from a compressed parent decompresses every value it receives and
+    compresses every nonzero it sends back (the parent's random updates), each at the level's
+    ``decompression_count`` / ``compression_count`` energy per value."""
+    node = nest.arch.nodes[level]
+    parent = nest.keeper(tensor, level - 1) if level > 0 else None
+    if parent is None or is_compressed(sp.level(node.name).formats.get(tensor)) or \
+            not is_compressed(sp.level(nest.names[parent]).formats.get(tensor)):
+        return []
+    mine = {a.action: a for a in actions if (a.level, a.tensor) == (node.name, tensor)}
+    up = next(a for a in actions if (a.level, a.tensor, a.action) == (nest.names[parent], tensor, "update"))
+    codec = sp.level(node.name).codec_energy
+    out = []
+    for action, count in (("decompression", mine["fill"].random), ("compression", up.random)):
+        if count:
+            out.append(SparseAction(node.name, tensor, action, count, count, 0.0, 0.0, 0.0, 0.0, 0.0,
+                                    count * codec.get(action, 0.0) * instances))
+    return out
+
+
 def _computes(sp: SparseSpec, nest: _Nest, einsum: Einsum) -> SparseComputes:
     """Computes performed: algorithmic x P(every tensor whose zeros stop an operand is nonzero)."""
     stoppers: set[str] = set()
@@ -174,12 +217,12 @@ def _computes(sp: SparseSpec, nest: _Nest, einsum: Einsum) -> SparseComputes:
                 stoppers.update(saf.condition_on)
     p = math.prod(sp.density(s).density for s in stoppers)
     exact = all(sp.density(s).exact for s in stoppers)
-    issued = _whole(einsum.macs * p, exact, up=True)
+    issued = _kept(einsum.macs, p, exact)
     if not sp.compute:
         return SparseComputes(einsum.macs, issued, 0.0, 0.0)
     operands = [t.name for t in einsum.inputs]
     exact = all(sp.density(t).exact for t in operands)
-    effectual = min(issued, _whole(einsum.macs * math.prod(sp.density(t).density for t in operands), exact, True))
+    effectual = min(issued, _kept(einsum.macs, math.prod(sp.density(t).density for t in operands), exact))
     idle = issued - effectual
     return SparseComputes(einsum.macs, effectual, idle if sp.compute == "gating" else 0.0,
                           idle if sp.compute == "skipping" else 0.0)
@@ -206,6 +249,9 @@ def evaluate_sparse(einsum: Einsum, arch: Architecture, mapping: Mapping, sparsi
                 energy += a.energy
                 reads, writes = (reads + words, writes) if a.action == "read" else (reads, writes + words)
                 actions.append(a)
+            for a in _codec(sparsity, nest, i, t.tensor, actions, t.instances):
+                energy += a.energy
+                actions.append(a)
             tiles.append(_tile(sparsity, nest, i, t, node))
         level_energy[node.name], demand[node.name] = energy, [reads, writes]
         _check_capacity(node, sparsity, [x for x in tiles if x.level == node.name], reasons)
@@ -231,7 +277,7 @@ def _tile(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Storage
     dens, shape, total = sp.density(t.tensor), nest.shape(t.tensor, level), nest.total(t.tensor)
     md = sp.level(node.name).metadata
     ranks = tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens, total,
-                          md.datawidth or node.datawidth) if fmt else []
+                          md.datawidth or node.datawidth, nest.own_loops(t.tensor, level)) if fmt else []
     data = max_nonzeros(dens, shape, total) if is_compressed(fmt) else float(t.utilized_capacity)
     mean = expected_nonzeros(dens, shape, total) if is_compressed(fmt) else float(t.utilized_capacity)
     per_rank = [_whole(r.metadata, dens.exact, True) + _whole(r.payload, dens.exact, True) for r in ranks]
@@ -253,4 +299,4 @@ def _level_cycles(node: Storage, reads: float, writes: float, compute_cycles: in
                      (node.shared_bandwidth, reads + writes)):
         if bw is not None and need > 0 and compute_cycles:
             slowdown = min(slowdown, bw / (need / compute_cycles))
-    return math.ceil(compute_cycles / slowdown - 1e-9)
+    return math.ceil(compute_cycles / slowdown)   # no tolerance: Timeloop rounds the float quotient

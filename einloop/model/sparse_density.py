@@ -59,7 +59,7 @@ def max_nonzeros(d: Density, shape: tuple[int, ...], total: int) -> float:
     if d.distribution == "actual":
         return float(np.max(_blocks(np.asarray(d.data), shape)))
     if d.distribution == "fixed_structured":
-        return math.ceil(math.prod(shape) * d.density - 1e-9)
+        return math.ceil(math.prod(shape) * d.density)
     return float(min(math.prod(shape), round(d.density * total)))
 
 

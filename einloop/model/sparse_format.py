@@ -3,7 +3,9 @@ stores, from the tile's shape and the tensor's density model.
 
 A tile's ranks are the loops of the mapping from its level inward that index the tensor (factor > 1),
 outer to inner, as Sparseloop splits a tile by the loop nest; with fewer formats than ranks the first
-format covers the outer ranks flattened, with more the extra outer ranks have size 1. With
+format covers the outer ranks flattened, with more the extra outer ranks have size 1. A format with
+``flattened_rankIDs`` takes the run of inner loops over those problem ranks instead (within the level's
+own loops or within its child's tile). With
 ``fibers`` the fibers of a rank and ``nonempty`` its expected non-empty coordinates (every coordinate
 whose sub-tile holds a nonzero):
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from einloop.model.sparse_density import prob_nonempty
+from einloop.model.sparse_density import expected_nonzeros, prob_nonempty
 from einloop.spec.sparse import Density, RankFormat
 from einloop.spec.workload import Tensor
 
@@ -44,8 +46,32 @@ def is_compressed(formats: tuple[RankFormat, ...] | None) -> bool:
     return bool(formats) and any(f.format in COMPRESSED for f in formats)
 
 
-def rank_groups(loops: list[tuple[str, int]], n_ranks: int) -> list[list[tuple[str, int]]]:
+def _flattened_groups(loops: list[tuple[str, int]], formats: tuple[RankFormat, ...],
+                      own: int) -> list[list[tuple[str, int]]]:
+    """With flattened_rankIDs: from the innermost format out, each rank takes the longest run of inner
+    loops over its problem ranks (one loop if it names none), never across the boundary between the
+    level's own loops (the first ``own``) and its child's tile; loops left over join the outermost."""
+    groups: list[list[tuple[str, int]]] = [[] for _ in formats]
+    end = len(loops)
+    for k in range(len(formats) - 1, -1, -1):
+        allowed, lower = formats[k].flattened, (own if end > own else 0)
+        start = end
+        if allowed is None:
+            start = max(lower, end - 1)
+        while allowed is not None and start > lower and loops[start - 1][0] in allowed:
+            start -= 1
+        groups[k] = loops[start:end]
+        end = start
+    groups[0] = loops[:end] + groups[0]
+    return groups
+
+
+def rank_groups(loops: list[tuple[str, int]], formats: tuple[RankFormat, ...], own: int = 0) \
+        -> list[list[tuple[str, int]]]:
     """The loops each format rank covers, outer to inner."""
+    n_ranks = len(formats)
+    if any(f.flattened for f in formats):
+        return _flattened_groups(loops, formats, own)
     if n_ranks <= len(loops):
         first = len(loops) - n_ranks + 1
         return [loops[:first]] + [[lp] for lp in loops[first:]]
@@ -53,10 +79,10 @@ def rank_groups(loops: list[tuple[str, int]], n_ranks: int) -> list[list[tuple[s
 
 
 def tile_metadata(formats: tuple[RankFormat, ...], loops: list[tuple[str, int]], tensor: Tensor,
-                  density: Density, total: int, default_bits: int) -> list[RankMetadata]:
+                  density: Density, total: int, default_bits: int, own: int = 0) -> list[RankMetadata]:
     """Per rank, outer to inner, the metadata and payload items of one tile spanned by ``loops``
-    ((rank, factor), outer to inner, only those indexing ``tensor``)."""
-    groups = rank_groups(loops, len(formats))
+    ((rank, factor), outer to inner, only those indexing ``tensor``; the first ``own`` at its level)."""
+    groups = rank_groups(loops, formats, own)
     out, fibers, above = [], 1.0, 1.0
     for k, (fmt, group) in enumerate(zip(formats, groups)):
         size = math.prod(f for _, f in group)
@@ -64,7 +90,13 @@ def tile_metadata(formats: tuple[RankFormat, ...], loops: list[tuple[str, int]],
         for r, f in (lp for g in groups[k + 1:] for lp in g):
             ext[r] = ext.get(r, 1) * f
         above *= size
-        nonempty = above * prob_nonempty(density, tensor.extents(ext), total)
+        if k == len(formats) - 1:   # the innermost rank's coordinates are the tile's nonzeros
+            whole: dict[str, int] = {}
+            for r, f in loops:
+                whole[r] = whole.get(r, 1) * f
+            nonempty = expected_nonzeros(density, tensor.extents(whole), total)
+        else:
+            nonempty = above * prob_nonempty(density, tensor.extents(ext), total)
         coords = fibers * size
         meta, payload = {"U": (0.0, 0.0), "UOP": (0.0, fibers * (size + 1)), "B": (coords, 0.0),
                          "CP": (nonempty, 0.0), "RLE": (nonempty, 0.0)}[fmt.format]

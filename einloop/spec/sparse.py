@@ -40,6 +40,7 @@ class RankFormat:
 
     format: str
     metadata_bits: int | None = None
+    flattened: tuple[str, ...] | None = None   # problem ranks folded into this one (flattened_rankIDs)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class LevelSparsity:
     safs: tuple[SAF, ...] = ()
     metadata: Metadata = field(default_factory=Metadata)
     gated_energy: dict[str, float] = field(default_factory=dict)   # gated_read/gated_fill/gated_update
+    codec_energy: dict[str, float] = field(default_factory=dict)   # pJ per value: decompression, compression
 
 
 @dataclass(frozen=True)
@@ -158,13 +160,10 @@ def read_formats(ranks, file: str, fld: str) -> tuple[RankFormat, ...]:
     out = []
     for i, r in enumerate(ranks):
         where = f"{fld}[{i}]"
-        bits = None
+        bits, flat = None, None
         if isinstance(r, dict):
-            if "flattened_rankIDs" in r:
-                raise SpecError("flattened_rankIDs (several dimensions folded into one rank) is not modelled "
-                                "yet; remove it to give each loop its own rank", file=file,
-                                field=f"{where}.flattened_rankIDs")
-            check_keys(r, ("format", "metadata_word_bits", "payload_word_bits"), file, where)
+            check_keys(r, ("format", "metadata_word_bits", "payload_word_bits", "flattened_rankIDs"), file, where)
+            flat = _flattened(r.get("flattened_rankIDs"), file, f"{where}.flattened_rankIDs")
             bits = r.get("metadata_word_bits")
             if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int) or bits < 1):
                 raise SpecError(f"metadata_word_bits must be a positive integer, got {bits!r}", file=file,
@@ -174,8 +173,19 @@ def read_formats(ranks, file: str, fld: str) -> tuple[RankFormat, ...]:
         if name not in FORMATS:
             raise SpecError(f"unknown format {r!r}{suggest(name, FORMATS)}; allowed: {', '.join(FORMATS)}",
                             file=file, field=where)
-        out.append(RankFormat(name, bits))
+        out.append(RankFormat(name, bits, flat))
     return tuple(out)
+
+
+def _flattened(value, file: str, fld: str) -> tuple[str, ...] | None:
+    """Sparseloop's ``flattened_rankIDs: [[R, S, C]]``: the problem ranks one format rank covers."""
+    if value is None:
+        return None
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], list):
+        value = value[0]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise SpecError(f"expected a list of rank names, e.g. [[R, S, C]], got {value!r}", file=file, field=fld)
+    return tuple(value)
 
 
 def read_saf(kind: str, target, conditions, tensors: tuple[str, ...], seen: tuple[str, ...] | None,

@@ -131,7 +131,8 @@ def read_sparse_timeloop(doc: dict, origin: dict[str, str], einsum: Einsum, arch
     for node in arch.storages:
         formats, safs = found.get(node.name, ({}, ()))
         a = acts.get(node.name, {})
-        levels[node.name] = LevelSparsity(formats, safs, _metadata(attrs.get(node.name, {}), a), _gated(a))
+        codec = {"decompression": a.get("decompression_count", 0.0), "compression": a.get("compression_count", 0.0)}
+        levels[node.name] = LevelSparsity(formats, safs, _metadata(attrs.get(node.name, {}), a), _gated(a), codec)
     mac = acts.get(arch.compute.name, {})
     gated = next((mac[a] for a in ("gated_compute", "mac_gated", "gated_mac") if a in mac), 0.0)
     return SparseSpec(dens, levels, compute, gated)
