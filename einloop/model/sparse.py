@@ -42,6 +42,7 @@ class _Nest:
         self.names = [n.name for n in arch.nodes]
 
     def shape(self, tensor: str, node: int) -> tuple[int, ...]:
+        """Per tensor dimension, the extent of ``tensor``'s tile over the loops from ``node`` inward."""
         ext = {r: 1 for r in self.einsum.ranks}
         for name in self.names[node:]:
             for loop in self.mapping.for_node(name).loops:
@@ -93,6 +94,7 @@ class _Nest:
         return out
 
     def total(self, tensor: str) -> int:
+        """The whole tensor's size in values (the population of its density model)."""
         return self.einsum.tensor_size(tensor)
 
 

@@ -38,6 +38,7 @@ class RankMetadata:
 
     @property
     def items(self) -> float:
+        """Metadata plus payload items."""
         return self.metadata + self.payload
 
 

@@ -77,6 +77,7 @@ class SparseResult:
 
     @property
     def energy_per_algorithmic_compute(self) -> float:
+        """pJ per dense compute (Sparseloop's fJ/Algorithmic-Compute / 1000)."""
         return self.energy / self.computes.algorithmic if self.computes.algorithmic else 0.0
 
     @property
@@ -86,13 +87,16 @@ class SparseResult:
 
     @property
     def utilization(self) -> float:
+        """(random + gated computes) / (compute instances x cycles), as Timeloop."""
         inst = self.dense.levels[-1].instances
         return (self.computes.random + self.computes.gated) / (inst * self.cycles) if self.cycles else 0.0
 
     def action(self, level: str, tensor: str, action: str) -> SparseAction:
+        """The record of one (level, tensor, action)."""
         return next(a for a in self.actions if (a.level, a.tensor, a.action) == (level, tensor, action))
 
     def tensor(self, level: str, tensor: str) -> SparseTensor:
+        """The tile record of one (level, tensor)."""
         return next(t for t in self.tensors if (t.level, t.tensor) == (level, tensor))
 
     def to_dict(self) -> dict:
@@ -110,7 +114,8 @@ class SparseResult:
     def action_table(self):
         """pandas: one row per (level, tensor, action), counts per instance, energy in pJ."""
         import pandas as pd
-        rows = [{"level": a.level, "tensor": a.tensor, "action": a.action, "algorithmic": a.algorithmic,
+        rows = [{"level": a.level, "tensor": a.tensor, "action": a.action,
+                 "algorithmic": a.algorithmic,
                  "random": a.random, "gated": a.gated, "skipped": a.skipped, "absent": a.absent,
                  "metadata_random": a.metadata_random, "metadata_gated": a.metadata_gated,
                  "metadata_skipped": a.metadata_skipped, "energy_pJ": a.energy} for a in self.actions]

@@ -85,9 +85,11 @@ class SparseSpec:
     compute_gated_energy: float = 0.0    # pJ per gated compute
 
     def level(self, name: str) -> LevelSparsity:
+        """A level's sparsity (none: uncompressed, no SAF)."""
         return self.levels.get(name, LevelSparsity())
 
     def density(self, tensor: str) -> Density:
+        """A tensor's density model (none given: dense)."""
         return self.densities.get(tensor, Density("fixed_structured", 1.0))
 
 
@@ -117,6 +119,7 @@ def fraction(value, file: str, fld: str) -> float:
 
 
 def tensor_name(name, tensors: tuple[str, ...], file: str, fld: str) -> str:
+    """``name`` if it is one of ``tensors``, else a SpecError listing them."""
     if name not in tensors:
         raise SpecError(f"no tensor {name!r}{suggest(name, tensors)}; tensors: {', '.join(tensors)}",
                         file=file, field=fld)
