@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.errors import SpecError
-from einloop.mapper.constraints import Constraints, from_timeloop, read_constraints
+from einloop.mapper.constraints import Constraints, read_constraints
 from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
@@ -13,6 +13,8 @@ from einloop.spec.arch import Architecture
 from einloop.spec.fused import read_fused_mapping
 from einloop.spec.mapping import Mapping
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
+from einloop.spec.timeloop_constraints import Levels, read_timeloop_constraints
+from einloop.spec.timeloop_v03 import is_legacy, prepare
 from einloop.spec.workload import Workload
 from einloop.spec.yamlio import load_merged
 
@@ -30,6 +32,7 @@ class Spec:
     files: dict[str, str]
     constraints: "Constraints | None" = None
     fused_mapping: object = None   # einloop.spec.fused.FusedMapping (docs/fusion.md)
+    ignored: tuple[str, ...] = ()        # parts of the input einloop reads but does not model (reported)
 
 
 def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
@@ -38,17 +41,13 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
     if format not in FORMATS:
         raise SpecError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}", field="--format")
     doc, origin = load_merged(paths)
-    if format == "timeloop" or (format == "auto" and is_timeloop(doc)):
+    if format == "timeloop" or (format == "auto" and (is_timeloop(doc) or is_legacy(doc))):
+        prepared = prepare(doc, origin)
+        doc = prepared.doc
         t = read_timeloop(doc, origin)
-        targets = []
-        for key in ("architecture_constraints", "mapspace_constraints", "mapspace", "constraints"):
-            section = doc.get(key)
-            if isinstance(section, dict):
-                targets += section.get("targets") or []
-            elif isinstance(section, list):
-                targets += section
-        cons = from_timeloop(targets, t.einsum, t.arch, t.fanout_of, origin.get("architecture_constraints", ""))
-        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons)
+        cons = read_timeloop_constraints(doc, t.einsum, Levels(t.arch, t.fanout_of, t.dummies), origin)
+        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons,
+                    ignored=prepared.ignored + cons.notes)
     known = {"workload", "architecture", "mapping", "constraints", "fused_mapping"}
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -64,8 +63,9 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
 
 
 def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:
+    """Timeloop files of any version (v0.2 to v0.4) as einloop's Einsum, architecture and mapping."""
     doc, origin = load_merged(list(paths))
-    return read_timeloop(doc, origin)
+    return read_timeloop(prepare(doc, origin).doc, origin)
 
 
 def timeloop_files(ref_output: str | Path) -> list[Path]:
@@ -77,12 +77,14 @@ def timeloop_files(ref_output: str | Path) -> list[Path]:
     return files
 
 
-def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2024") -> Result:
-    """Evaluate the spec's mapping on one Einsum of its workload."""
+def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2025", semantics=None) -> Result:
+    """Evaluate the spec's mapping on one Einsum of its workload (``semantics``: override the counting
+    conventions, e.g. einloop.model.semantics.EXACT for a Timeloop input's exact counts)."""
     for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
         if value is None:
             raise SpecError(f"no '{what}' section in the given files ({', '.join(sorted(set(spec.files.values())))})")
-    return evaluate(spec.workload.einsum(einsum), spec.arch, spec.mapping, reuse_rule=reuse_rule)
+    return evaluate(spec.workload.einsum(einsum), spec.arch, spec.mapping, reuse_rule=reuse_rule,
+                    semantics=semantics)
 
 
 __all__ = ["Spec", "load", "load_timeloop", "timeloop_files", "evaluate", "evaluate_spec", "Result"]

@@ -51,7 +51,7 @@ def check(c, rule):
     assert len(result.tensors) == len(expected)
     for (level, tensor), want in expected.items():
         got = result.tensor(level, tensor)
-        for key in ("reads", "fills", "updates", "utilized_capacity"):
+        for key in ("reads", "fills", "updates", "utilized_capacity", "final_updates"):
             assert getattr(got, key) == want[key], (level, tensor, key, getattr(got, key), want[key])
         if tensor in outputs:
             # For halo tensors Timeloop's partition is a formula, not the literal union; only the

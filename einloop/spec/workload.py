@@ -16,6 +16,7 @@ class Tensor:
     indices: tuple[AffineIndex, ...]
     bits: int = 8
     is_output: bool = False
+    psum_bits: int | None = None   # an output's partial-sum (accumulator) width; None: ``bits``
 
     @property
     def ranks(self) -> tuple[str, ...]:
@@ -58,8 +59,9 @@ class Einsum:
 
     @staticmethod
     def parse(text: str, ranks: dict[str, int], *, name: str = "", bits: dict[str, int] | None = None,
-              default_bits: int = 8) -> "Einsum":
-        """Build an Einsum from its string, rank bounds and optional bits per tensor."""
+              default_bits: int = 8, psum_bits: int | None = None) -> "Einsum":
+        """Build an Einsum from its string, rank bounds, optional bits per tensor and the output's
+        partial-sum bits."""
         parsed = parse_einsum(text)
         bits = dict(bits or {})
         accesses = [(parsed.output, True)] + [(a, False) for a in parsed.inputs]
@@ -68,7 +70,8 @@ class Einsum:
         if unknown:
             raise SpecError(f"bits given for unknown tensor(s) {', '.join(unknown)}; tensors: {', '.join(sorted(names))}",
                             field="bits")
-        tensors = tuple(Tensor(a.tensor, a.indices, int(bits.get(a.tensor, default_bits)), out) for a, out in accesses)
+        tensors = tuple(Tensor(a.tensor, a.indices, int(bits.get(a.tensor, default_bits)), out,
+                               psum_bits if out else None) for a, out in accesses)
         return Einsum(name or parsed.output.tensor, dict(ranks), tensors, text)
 
     def padded(self, bounds: dict[str, int]) -> "Einsum":
