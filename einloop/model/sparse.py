@@ -23,6 +23,7 @@ import math
 
 from einloop.model.evaluate import evaluate
 from einloop.model.result import TensorStats
+from einloop.model.semantics import Semantics
 from einloop.model.sparse_density import expected_nonzeros, max_nonzeros, prob_nonempty, vector_ratio
 from einloop.model.sparse_format import is_compressed, tile_metadata
 from einloop.model.sparse_result import SparseAction, SparseComputes, SparseResult, SparseTensor
@@ -231,9 +232,10 @@ def _computes(sp: SparseSpec, nest: _Nest, einsum: Einsum) -> SparseComputes:
 
 
 def evaluate_sparse(einsum: Einsum, arch: Architecture, mapping: Mapping, sparsity: SparseSpec, *,
-                    reuse_rule: str = "2024") -> SparseResult:
-    """The dense evaluation, then the sparse-modelling step (module docstring); SpecError as evaluate."""
-    dense = evaluate(einsum, arch, mapping, reuse_rule=reuse_rule)
+                    reuse_rule: str = "2025", semantics: Semantics | None = None) -> SparseResult:
+    """The dense evaluation (``reuse_rule`` and ``semantics`` as ``evaluate``), then the sparse-modelling
+    step (module docstring); SpecError as evaluate."""
+    dense = evaluate(einsum, arch, mapping, reuse_rule=reuse_rule, semantics=semantics)
     nest = _Nest(einsum, arch, mapping)
     comp = _computes(sparsity, nest, einsum)
     compute_node = arch.compute
