@@ -15,6 +15,7 @@ from einloop.spec.mapping import Mapping
 from einloop.spec.sparse import SparseSpec, read_sparsity
 from einloop.spec.sparse_timeloop import read_sparse_timeloop
 from einloop.spec.timeloop import is_timeloop, read_timeloop
+from einloop.spec.timeloop_v03 import is_legacy, prepare
 from einloop.spec.workload import Einsum
 from einloop.spec.yamlio import load_merged
 
@@ -52,7 +53,8 @@ def load_sparse(paths: list[str | Path] | str | Path, einsum: str | None = None,
     """Read the files; ``arrays`` gives actual data per tensor (numpy), overriding its density."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     doc, origin = load_merged(paths)
-    if is_timeloop(doc):
+    if is_timeloop(doc) or is_legacy(doc):
+        doc = prepare(doc, origin).doc
         t = read_timeloop(doc, origin)
         sp = read_sparse_timeloop(doc, origin, t.einsum, t.arch)
         if arrays:

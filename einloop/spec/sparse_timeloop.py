@@ -11,6 +11,7 @@ from einloop.spec.arch import Architecture, Compute, Storage
 from einloop.spec.sparse import (Density, LevelSparsity, Metadata, SparseSpec, check_keys, read_density,
                                  read_formats, read_saf, suggest)
 from einloop.spec.timeloop import TimeloopSpec, read_timeloop
+from einloop.spec.timeloop_v03 import prepare
 from einloop.spec.workload import Einsum
 from einloop.spec.yamlio import load_merged
 
@@ -149,5 +150,6 @@ class SparseTimeloopSpec:
 def load_sparse_timeloop(paths: list[str | Path]) -> SparseTimeloopSpec:
     """Load Timeloop/Sparseloop YAML files (e.g. ``einloop.api.timeloop_files(ref_output)``)."""
     doc, origin = load_merged(list(paths))
+    doc = prepare(doc, origin).doc     # older versions upgraded, containers unfolded (timeloop_v03)
     dense = read_timeloop(doc, origin)
     return SparseTimeloopSpec(dense, read_sparse_timeloop(doc, origin, dense.einsum, dense.arch))
