@@ -138,8 +138,11 @@ def _actions(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Stor
     if is_compressed(fmt):   # the nonzero fraction: the density itself unless counted from data
         keep = dens.density if dens.distribution == "fixed_structured" else \
             expected_nonzeros(dens, shape, total) / t.utilized_capacity
-    meta = sum(r.items for r in tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens,
-                                               total, 0, nest.own_loops(t.tensor, level))) if fmt else 0.0
+    md_bits = sp.level(node.name).metadata.datawidth or node.datawidth
+    ranks = tile_metadata(fmt, nest.loops(t.tensor, level), nest.einsum.tensor(t.tensor), dens, total, md_bits,
+                          nest.own_loops(t.tensor, level)) if fmt else []
+    meta = sum(r.items for r in ranks)
+    item_bits = sum(r.total_bits for r in ranks) / meta if meta else None
     p, kind, exact = _effectual(sp, nest, level, t.tensor)
     exact &= dens.exact or keep == 1.0
     out = []
@@ -157,7 +160,7 @@ def _actions(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Stor
         m_gated = m_all - m_eff if kind == "gating" else 0.0
         m_skipped = m_all - m_eff if kind == "skipping" else 0.0
         out.append(SparseAction(node.name, t.tensor, action, alg, eff, gated, skipped, m_eff, m_gated, m_skipped,
-                                0.0))
+                                0.0, item_bits))
     return out
 
 
@@ -174,7 +177,7 @@ def _price(sp: SparseSpec, nest: _Nest, level: int, a: SparseAction, instances: 
     energy = vec(a.random, words, node.block_size) * ratio * getattr(node.energy, a.action)
     energy += vec(a.gated, words, node.block_size) * ratio * ls.gated_energy.get(a.action, 0.0)
     md = ls.metadata
-    bits = md.datawidth or node.datawidth
+    bits = a.metadata_item_bits if a.metadata_item_bits is not None else md.datawidth or node.datawidth
     if md.width:
         energy += vec(a.metadata_random, bits, md.width) * md.energy.get(a.action, 0.0)
         energy += vec(a.metadata_gated, bits, md.width) * md.energy.get(f"gated_{a.action}", 0.0)
@@ -286,7 +289,9 @@ def _tile(sp: SparseSpec, nest: _Nest, level: int, t: TensorStats, node: Storage
     mean = expected_nonzeros(dens, shape, total) if is_compressed(fmt) else float(t.utilized_capacity)
     per_rank = [_whole(r.metadata, dens.exact, True) + _whole(r.payload, dens.exact, True) for r in ranks]
     return SparseTensor(node.name, t.tensor, " ".join(r.format for r in ranks), t.utilized_capacity, data, mean,
-                        sum(per_rank), sum(n * r.bits for n, r in zip(per_rank, ranks)), t.instances)
+                        sum(per_rank), sum(_whole(r.metadata, dens.exact, True) * r.bits + _whole(r.payload, dens.exact, True)
+                                        * (r.bits if r.payload_bits is None else r.payload_bits) for r in ranks),
+                        t.instances)
 
 
 def _check_capacity(node: Storage, sp: SparseSpec, tiles: list[SparseTensor], reasons: list[str]) -> None:

@@ -34,12 +34,18 @@ class RankMetadata:
     format: str
     metadata: float
     payload: float
-    bits: int
+    bits: int                    # per metadata item
+    payload_bits: int | None = None   # per payload item (None: ``bits``)
 
     @property
     def items(self) -> float:
         """Metadata plus payload items."""
         return self.metadata + self.payload
+
+    @property
+    def total_bits(self) -> float:
+        """Bits the rank stores: metadata and payload items at their widths."""
+        return self.metadata * self.bits + self.payload * (self.bits if self.payload_bits is None else self.payload_bits)
 
 
 def is_compressed(formats: tuple[RankFormat, ...] | None) -> bool:
@@ -101,6 +107,7 @@ def tile_metadata(formats: tuple[RankFormat, ...], loops: list[tuple[str, int]],
         coords = fibers * size
         meta, payload = {"U": (0.0, 0.0), "UOP": (0.0, fibers * (size + 1)), "B": (coords, 0.0),
                          "CP": (nonempty, 0.0), "RLE": (nonempty, 0.0)}[fmt.format]
-        out.append(RankMetadata(fmt.format, meta, payload, fmt.metadata_bits or default_bits))
+        bits = default_bits if fmt.metadata_bits is None else fmt.metadata_bits
+        out.append(RankMetadata(fmt.format, meta, payload, bits, fmt.payload_bits))
         fibers = nonempty if fmt.format in COMPRESSED else coords
     return out

@@ -22,6 +22,7 @@ class SparseAction:
     metadata_gated: float
     metadata_skipped: float
     energy: float                # pJ, all utilized instances, data and metadata
+    metadata_item_bits: float | None = None   # average bits of one metadata item (None: the level's)
 
     @property
     def absent(self) -> float:

@@ -41,6 +41,7 @@ class RankFormat:
     format: str
     metadata_bits: int | None = None
     flattened: tuple[str, ...] | None = None   # problem ranks folded into this one (flattened_rankIDs)
+    payload_bits: int | None = None            # None = the metadata bits
 
 
 @dataclass(frozen=True)
@@ -163,21 +164,35 @@ def read_formats(ranks, file: str, fld: str) -> tuple[RankFormat, ...]:
     out = []
     for i, r in enumerate(ranks):
         where = f"{fld}[{i}]"
-        bits, flat = None, None
+        bits, flat, payload = None, None, None
         if isinstance(r, dict):
             check_keys(r, ("format", "metadata_word_bits", "payload_word_bits", "flattened_rankIDs"), file, where)
             flat = _flattened(r.get("flattened_rankIDs"), file, f"{where}.flattened_rankIDs")
-            bits = r.get("metadata_word_bits")
-            if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int) or bits < 1):
-                raise SpecError(f"metadata_word_bits must be a positive integer, got {bits!r}", file=file,
-                                field=f"{where}.metadata_word_bits")
+            bits, payload = (_bits(r.get(k), file, f"{where}.{k}") for k in ("metadata_word_bits", "payload_word_bits"))
             r = r.get("format")
         name = str(r).upper()
         if name not in FORMATS:
             raise SpecError(f"unknown format {r!r}{suggest(name, FORMATS)}; allowed: {', '.join(FORMATS)}",
                             file=file, field=where)
-        out.append(RankFormat(name, bits, flat))
+        out.append(RankFormat(name, bits, flat, payload))
     return tuple(out)
+
+
+def _bits(value, file: str, fld: str) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise SpecError(f"must be a non-negative integer (bits), got {value!r}", file=file, field=fld)
+    return value
+
+
+def underscored(doc):
+    """Sparseloop v0.3's hyphenated keys (``representation-format``, ``condition-on``) and
+    distribution names (``fixed-structured``) in the v0.4 spelling."""
+    if isinstance(doc, dict):
+        return {str(k).replace("-", "_"): (str(v).replace("-", "_") if k == "distribution" else underscored(v))
+                for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [underscored(v) for v in doc]
+    return doc
 
 
 def _flattened(value, file: str, fld: str) -> tuple[str, ...] | None:

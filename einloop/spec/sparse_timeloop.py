@@ -9,7 +9,7 @@ from pathlib import Path
 from einloop.errors import SpecError
 from einloop.spec.arch import Architecture, Compute, Storage
 from einloop.spec.sparse import (Density, LevelSparsity, Metadata, SparseSpec, check_keys, read_density,
-                                 read_formats, read_saf, suggest)
+                                 read_formats, read_saf, suggest, underscored)
 from einloop.spec.timeloop import TimeloopSpec, read_timeloop
 from einloop.spec.timeloop_v03 import prepare
 from einloop.spec.workload import Einsum
@@ -97,7 +97,7 @@ def _target(t: dict, k: int, einsum: Einsum, arch: Architecture, file: str) -> t
     rep = check_keys(t.get("representation_format") or {}, ("data_spaces",), file, f"{fld}.representation_format")
     for j, ds in enumerate(rep.get("data_spaces") or []):
         where = f"{fld}.representation_format.data_spaces[{j}]"
-        check_keys(ds, ("name", "ranks"), file, where)
+        check_keys(ds, ("name", "ranks", "rank_application_order"), file, where)
         if ds.get("name") not in tensors:
             raise SpecError(f"no tensor {ds.get('name')!r}{suggest(ds.get('name'), tensors)}", file=file,
                             field=f"{where}.name")
@@ -117,10 +117,10 @@ def read_sparse_timeloop(doc: dict, origin: dict[str, str], einsum: Einsum, arch
     """The SparseSpec of a merged Timeloop v4 document (no sparsity at all gives an empty spec)."""
     pfile, sfile = origin.get("problem", ""), origin.get("sparse_optimizations", "")
     tensors = tuple(t.name for t in einsum.tensors)
-    raw = ((doc.get("problem") or {}).get("instance") or {}).get("densities") or {}
+    raw = underscored(((doc.get("problem") or {}).get("instance") or {}).get("densities") or {})
     dens: dict[str, Density] = {t: read_density(v, t, tensors, pfile, f"problem.instance.densities.{t}")
                                 for t, v in check_keys(raw, tensors, pfile, "problem.instance.densities").items()}
-    section = doc.get("sparse_optimizations") or {}
+    section = underscored(doc.get("sparse_optimizations") or {})
     check_keys(section, ("targets", "version"), sfile, "sparse_optimizations")
     found, compute = {}, ""
     for k, t in enumerate(section.get("targets") or []):
