@@ -9,7 +9,8 @@ own loops or within its child's tile). With
 ``fibers`` the fibers of a rank and ``nonempty`` its expected non-empty coordinates (every coordinate
 whose sub-tile holds a nonzero):
 
-* U: nothing; UOP: payload fibers x (size + 1) offsets; B: metadata fibers x size bits;
+* U: nothing; UOP: payload fibers x (size + 1) offsets; B: metadata fibers x size bits (1 bit each
+  unless metadata_word_bits says otherwise);
 * CP and RLE: metadata one coordinate (run length) per non-empty coordinate.
 
 The next rank has ``nonempty`` fibers under a compressed rank (CP, RLE, B), every coordinate under an
@@ -107,7 +108,8 @@ def tile_metadata(formats: tuple[RankFormat, ...], loops: list[tuple[str, int]],
         coords = fibers * size
         meta, payload = {"U": (0.0, 0.0), "UOP": (0.0, fibers * (size + 1)), "B": (coords, 0.0),
                          "CP": (nonempty, 0.0), "RLE": (nonempty, 0.0)}[fmt.format]
-        bits = default_bits if fmt.metadata_bits is None else fmt.metadata_bits
+        # a bitmask's metadata is one bit per coordinate unless its width is given
+        bits = fmt.metadata_bits if fmt.metadata_bits is not None else 1 if fmt.format == "B" else default_bits
         out.append(RankMetadata(fmt.format, meta, payload, bits, fmt.payload_bits))
         fibers = nonempty if fmt.format in COMPRESSED else coords
     return out
