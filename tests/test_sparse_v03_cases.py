@@ -33,11 +33,14 @@ def evaluate_case(folder: Path, tmp_path: Path):
     inp = folder / "input"
     src = json.loads((folder / "source.json").read_text())
     files = [folder / k for k in src["files"] if k.startswith("input/") and k.endswith(".yaml")]
-    text = re.sub(r" ?\(\d+\)", "", (folder / "timeloop-mapper.map.txt").read_text())
-    mapping = tmp_path / "mapping.yaml"
-    mapping.write_text(yaml.safe_dump({"mapping": read_map_txt(text, ["A", "B", "Z"], "map.txt")}))
+    printed = folder / "timeloop-mapper.map.txt"    # mapper runs: the mapping it printed
+    if printed.is_file():
+        text = re.sub(r" ?\(\d+\)", "", printed.read_text())
+        mapping = tmp_path / "mapping.yaml"
+        mapping.write_text(yaml.safe_dump({"mapping": read_map_txt(text, ["A", "B", "Z"], "map.txt")}))
+        files.append(mapping)
     assert inp.is_dir()
-    spec = load_sparse(files + [mapping])
+    spec = load_sparse(files)
     return evaluate_sparse(spec.einsum, spec.arch, spec.mapping, spec.sparsity, reuse_rule="2024")
 
 
@@ -61,3 +64,42 @@ def test_fig1_bitmask(k, tmp_path):
     assert r.energy / 1e6 == pytest.approx(BM_ENERGY[k], rel=0.11)
     # gating keeps every slot: the Buffer's and Reg's cycles stay near the dense 2^21 computes
     assert r.computes.algorithmic == 2 ** 21 and r.cycles >= 2 ** 21
+
+
+# Table 7 (Eyeriss v1 with gating, AlexNet conv1-5, published-numbers.md 3d): cycles, energy (uJ)
+TABLE7 = {"conv1": (2838528, 2059.86), "conv2": (4128768, 3160.50), "conv3": (1916929, 1534.63),
+          "conv4": (1437697, 1110.05), "conv5": (958464, 756.75)}
+
+
+@pytest.mark.parametrize("layer", sorted(TABLE7))
+def test_table7_eyeriss_gating(layer, tmp_path):
+    """Cycles exact; energy within 1 % (einloop is 0.17-0.71 % low)."""
+    folder = V03 / f"Accelergy-Project.micro22-sparseloop-artifact__2022-08-07.table7.sparse.alexnet_{layer}"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not available")
+    files = [folder / "input" / "aggregated_input.yaml"] + [folder / "input" / f for f in ("map.yaml", "ERT.yaml")
+                                                             if (folder / "input" / f).is_file()]
+    spec = load_sparse(files)
+    r = evaluate_sparse(spec.einsum, spec.arch, spec.mapping, spec.sparsity, reuse_rule="2024")
+    cycles, energy = TABLE7[layer]
+    assert r.cycles == cycles
+    assert r.energy / 1e6 == pytest.approx(energy, rel=0.01)
+
+
+# Fig. 12 (Eyeriss v2 PE, MobileNet layers, uniform densities): cycles, energy (pJ)
+FIG12 = {"L07": (1592245, 4992020), "L09": (1479114, 3757580), "L13": (1114139, 2996420),
+         "L19": (1407304, 4311730), "L21": (1610668, 4764760), "L23": (1791135, 5233700),
+         "L25": (927185, 2713340), "L27": (729915, 2761280)}
+
+
+@pytest.mark.parametrize("layer", sorted(FIG12))
+def test_fig12_eyeriss_v2_uniform(layer, tmp_path):
+    """Cycles within 0.05 % (expected values of uniform densities); energy 4-16 % low, asserted within
+    20 % and listed in docs/sparsity.md as an open difference."""
+    folder = V03 / f"Accelergy-Project.micro22-sparseloop-artifact__2022-08-07.fig12.{layer}.uniform"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} not available")
+    r = evaluate_case(folder, tmp_path)
+    cycles, energy = FIG12[layer]
+    assert r.cycles == pytest.approx(cycles, rel=5e-4)
+    assert r.energy == pytest.approx(energy, rel=0.20)

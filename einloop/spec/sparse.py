@@ -141,6 +141,10 @@ def read_density(value, tensor: str, tensors: tuple[str, ...], file: str, fld: s
                             file=file, field=fld)
         return Density("fixed_structured", int(n) / int(m))
     if isinstance(value, dict):
+        if "data_file_path" in value:
+            raise SpecError("data_file_path (actual data read from a file) is not read by einloop; give the "
+                            "tensor as a numpy array: load_sparse(..., arrays={name: array})", file=file,
+                            field=f"{fld}.data_file_path")
         check_keys(value, ("distribution", "density", "band_width", "workload_tensor_size"), file, fld)
         dist = value.get("distribution", "hypergeometric")
         dist = "hypergeometric" if dist == "uniform" else dist

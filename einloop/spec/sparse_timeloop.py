@@ -105,8 +105,13 @@ def _target(t: dict, k: int, einsum: Einsum, arch: Architecture, file: str) -> t
     safs = []
     for j, opt in enumerate(t.get("action_optimization") or []):
         where = f"{fld}.action_optimization[{j}]"
-        check_keys(opt, ("type", "options"), file, where)
-        for o, option in enumerate(opt.get("options") or []):
+        check_keys(opt, ("type", "options", "target", "condition_on"), file, where)
+        if opt.get("type") == "skipping_spatial":
+            raise SpecError("skipping-spatial (structured sparsity skipped across spatial instances) is not "
+                            "modelled yet; allowed: gating, skipping", file=file, field=f"{where}.type")
+        options = opt.get("options") or ([{k: opt[k] for k in ("target", "condition_on") if k in opt}]
+                                         if "target" in opt else [])
+        for o, option in enumerate(options):
             check_keys(option, ("target", "condition_on"), file, f"{where}.options[{o}]")
             safs.append(read_saf(opt.get("type"), option.get("target"), option.get("condition_on"), tensors,
                                  None, file, f"{where}.options[{o}]"))
