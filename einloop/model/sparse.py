@@ -41,9 +41,17 @@ class _Nest:
     def __init__(self, einsum: Einsum, arch: Architecture, mapping: Mapping):
         self.einsum, self.arch, self.mapping = einsum, arch, mapping
         self.names = [n.name for n in arch.nodes]
+        self._shapes: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._totals = {t.name: einsum.tensor_size(t.name) for t in einsum.tensors}
+        self.memo: dict[tuple, float] = {}     # per evaluation: vector ratios of compressed tiles
 
     def shape(self, tensor: str, node: int) -> tuple[int, ...]:
         """Per tensor dimension, the extent of ``tensor``'s tile over the loops from ``node`` inward."""
+        if (tensor, node) not in self._shapes:
+            self._shapes[tensor, node] = self._shape(tensor, node)
+        return self._shapes[tensor, node]
+
+    def _shape(self, tensor: str, node: int) -> tuple[int, ...]:
         ext = {r: 1 for r in self.einsum.ranks}
         for name in self.names[node:]:
             for loop in self.mapping.for_node(name).loops:
@@ -96,7 +104,7 @@ class _Nest:
 
     def total(self, tensor: str) -> int:
         """The whole tensor's size in values (the population of its density model)."""
-        return self.einsum.tensor_size(tensor)
+        return self._totals[tensor]
 
 
 def _whole(x: float, exact: bool, up: bool) -> float:
@@ -172,8 +180,11 @@ def _price(sp: SparseSpec, nest: _Nest, level: int, a: SparseAction, instances: 
     vec = lambda n, w, block: math.ceil(n * w / block - 1e-9)   # noqa: E731 - whole vector accesses
     ratio = 1.0
     if is_compressed(ls.formats.get(a.tensor)):
-        ratio = vector_ratio(sp.density(a.tensor), nest.shape(a.tensor, level), nest.total(a.tensor),
-                             node.block_size)
+        key = ("ratio", a.tensor, level)
+        if key not in nest.memo:
+            nest.memo[key] = vector_ratio(sp.density(a.tensor), nest.shape(a.tensor, level), nest.total(a.tensor),
+                                          node.block_size)
+        ratio = nest.memo[key]
     energy = vec(a.random, words, node.block_size) * ratio * getattr(node.energy, a.action)
     energy += vec(a.gated, words, node.block_size) * ratio * ls.gated_energy.get(a.action, 0.0)
     md = ls.metadata

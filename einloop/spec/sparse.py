@@ -76,6 +76,9 @@ class LevelSparsity:
     codec_energy: dict[str, float] = field(default_factory=dict)   # pJ per value: decompression, compression
 
 
+_NONE = LevelSparsity()     # a level without sparsity (an immutable constant, shared)
+
+
 @dataclass(frozen=True)
 class SparseSpec:
     """Everything the sparse layer adds to a dense spec."""
@@ -87,7 +90,8 @@ class SparseSpec:
 
     def level(self, name: str) -> LevelSparsity:
         """A level's sparsity (none: uncompressed, no SAF)."""
-        return self.levels.get(name, LevelSparsity())
+        found = self.levels.get(name)
+        return found if found is not None else _NONE
 
     def density(self, tensor: str) -> Density:
         """A tensor's density model (none given: dense)."""
