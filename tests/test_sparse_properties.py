@@ -39,6 +39,7 @@ def priced(c):
 
 @st.composite
 def sparsity(draw, einsum, arch, dense_only=False):
+    """Random densities, SAFs and formats (``dense_only``: every density 1, no format)."""
     names = [t.name for t in einsum.tensors]
     dens = {}
     for t in einsum.tensors:

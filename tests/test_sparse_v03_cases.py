@@ -30,6 +30,7 @@ CL_ENERGY = (0.39, 0.62, 1.18, 2.31, 2.92, 5.77, 11.87, 25.41)
 
 
 def evaluate_case(folder: Path, tmp_path: Path):
+    """The folder's inputs as the run got them (source.json), with the mapper's printed mapping."""
     inp = folder / "input"
     src = json.loads((folder / "source.json").read_text())
     files = [folder / k for k in src["files"] if k.startswith("input/") and k.endswith(".yaml")]
