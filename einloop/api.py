@@ -10,7 +10,7 @@ from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
 from einloop.spec.arch import Architecture
-from einloop.spec.mapping import Mapping
+from einloop.spec.mapping import Mapping, resolve
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
 from einloop.spec.workload import Workload
 from einloop.spec.yamlio import load_merged
@@ -79,7 +79,14 @@ def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2
     for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
         if value is None:
             raise SpecError(f"no '{what}' section in the given files ({', '.join(sorted(set(spec.files.values())))})")
-    return evaluate(spec.workload.einsum(einsum), spec.arch, spec.mapping, reuse_rule=reuse_rule)
+    chosen = spec.workload.einsum(einsum)
+    try:
+        mapping = resolve(spec.mapping, chosen)
+        return evaluate(chosen, spec.arch, mapping, reuse_rule=reuse_rule)
+    except SpecError as err:
+        if err.field and (err.field.startswith("mapping") or err.field.startswith("--")):
+            raise err.within(file=spec.files.get("mapping")) from None
+        raise
 
 
 __all__ = ["Spec", "load", "load_timeloop", "timeloop_files", "evaluate", "evaluate_spec", "Result"]

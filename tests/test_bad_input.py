@@ -29,7 +29,7 @@ def test_examples_are_valid(capsys):
 
 
 @pytest.mark.parametrize("storage,expected", [
-    ("class: DRAM\n  sizee: 4", ["architecture.nodes.0", "'sizee'", "allowed fields", "depth", "datawidth"]),
+    ("class: DRAM\n  sizee: 4", ["architecture.nodes[0].sizee", "'sizee'", "allowed fields", "depth", "datawidth"]),
     ("class: DRAM\n  width: lots", ["width", "integer"]),
     ("class: SRAM\n  depth: -5\n  width: 64", ["depth", "greater than 0"]),
 ])

@@ -26,11 +26,11 @@ def mapping_dict(mapping) -> list[dict]:
     out = []
     for n in mapping.nodes:
         d = {"target": n.target}
-        temporal = [f"{l.rank}{l.factor}" for l in n.loops if not l.spatial]
+        temporal = [f"{l.rank}={l.factor}" for l in n.loops if not l.spatial]
         if temporal:
             d["temporal"] = " ".join(temporal)
         for axis in ("X", "Y"):
-            loops = [f"{l.rank}{l.factor}" for l in n.loops if l.spatial == axis]
+            loops = [f"{l.rank}={l.factor}" for l in n.loops if l.spatial == axis]
             if loops:
                 d.setdefault("spatial", {})[axis] = " ".join(loops)
         if n.keep is not None:
