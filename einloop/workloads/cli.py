@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.errors import SpecError
+from einloop.spec.limits import MAX_FACTOR, MAX_PATH_CHARS, shorten
 from einloop.spec.arch import Architecture
 from einloop.spec.workload import Workload
 from einloop.workloads import analysis as A
@@ -38,7 +39,7 @@ def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = 
 
     if not name.startswith(ZOO_PREFIX) and (Path(name).is_file() or _looks_like_file(name)):
         if not Path(name).is_file():
-            raise SpecError(f"no such workload file {name!r}; give an einloop YAML file or a zoo name "
+            raise SpecError(f"no such workload file {shorten(name)}; give an einloop YAML file or a zoo name "
                             f"({', '.join(zoo.names())})", field="WORKLOAD")
         given = [f"--{k}" for k, v in (("batch", batch), ("seq-len", seq_len), ("bits", bits)) if v is not None]
         if given:
@@ -59,7 +60,7 @@ def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = 
 def load_architecture(path: str) -> Architecture:
     from einloop import api
     if not Path(path).is_file():
-        raise SpecError(f"no such architecture file {path!r}", field="--arch")
+        raise SpecError(f"no such architecture file {shorten(path)}", field="--arch")
     spec = api.load([path])
     if spec.arch is None:
         raise SpecError("no 'architecture' section in this file", file=path, field="--arch")
@@ -204,6 +205,8 @@ def analyze(args) -> int:
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise SpecError(f"cannot save a roofline as {Path(args.plot).suffix or 'a file without suffix'!r}; "
                         "use .png, .svg or .pdf", field="--plot")
+    if args.plot:
+        _check_plot_path(args.plot)
     wl = load_workload(args.workload, batch=args.batch, seq_len=args.seq_len, bits=args.bits)
     arch = load_architecture(args.arch) if args.arch else None
     table = A.einsum_table(wl, total=True)
@@ -238,14 +241,30 @@ def analyze(args) -> int:
     return 0
 
 
+def _check_plot_path(plot: str) -> None:
+    """The roofline file can be written: a short enough name in an existing folder."""
+    path = Path(plot)
+    if len(plot) > MAX_PATH_CHARS or any(len(part.encode()) > 255 for part in path.parts):
+        raise SpecError(f"file name too long ({len(plot)} characters)", field="--plot")
+    folder = path.parent
+    if not folder.is_dir():
+        raise SpecError(f"folder {shorten(str(folder))} does not exist; create it first", field="--plot")
+    if path.is_dir():
+        raise SpecError(f"{shorten(plot)} is a folder; give a file name ending in .png, .svg or .pdf",
+                        field="--plot")
+
+
 def _positive_int(text: str) -> int:
+    """An argparse type: an integer from 1 to 2**16 (batch, sequence length, bits are count factors)."""
     import argparse
     try:
-        v = int(text)
+        v = int(text) if len(text) <= 12 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
+        v = None
+    if v is None:
+        raise argparse.ArgumentTypeError(f"not an integer: {shorten(text)}")
+    if not 1 <= v <= MAX_FACTOR:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_FACTOR:,} (2**16), got {v}")
     return v
 
 
