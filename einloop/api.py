@@ -31,8 +31,20 @@ class Spec:
 
 
 def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
-    """Load and merge YAML files; sections may be split across files (later files win)."""
+    """Load and merge YAML files; sections may be split across files (later files win).
+
+    A SpecError that does not say which file it is about names every given file.
+    """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    try:
+        return _load(paths, format)
+    except SpecError as err:
+        if err.file or (err.field or "").startswith("--"):
+            raise
+        raise err.within(file=", ".join(dict.fromkeys(str(p) for p in paths))) from None
+
+
+def _load(paths: list[str | Path], format: str) -> Spec:
     if format not in FORMATS:
         raise SpecError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}", field="--format")
     doc, origin = load_merged(paths)
@@ -84,9 +96,11 @@ def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2
         mapping = resolve(spec.mapping, chosen)
         return evaluate(chosen, spec.arch, mapping, reuse_rule=reuse_rule)
     except SpecError as err:
-        if err.field and (err.field.startswith("mapping") or err.field.startswith("--")):
-            raise err.within(file=spec.files.get("mapping")) from None
-        raise
+        if err.file:
+            raise
+        mapping_error = (err.field or "").startswith("mapping")
+        where = spec.files.get("mapping") if mapping_error else ", ".join(sorted(set(spec.files.values())))
+        raise err.within(file=where or None) from None
 
 
 __all__ = ["Spec", "load", "load_timeloop", "timeloop_files", "evaluate", "evaluate_spec", "Result"]

@@ -118,6 +118,11 @@ def validate(mapping: Mapping, einsum: Einsum, arch: Architecture) -> None:
     (Capacity and fanout overflows are not spec errors: the model reports them as invalid.)
     """
     names = {n.name for n in arch.nodes}
+    targets = [nm.target for nm in mapping.nodes]
+    twice = sorted({t for t in targets if targets.count(t) > 1})
+    if twice:
+        raise SpecError(f"level(s) {shorten(', '.join(twice))} listed twice; give each level's loops and "
+                        "keep/bypass in one entry", field=f"mapping[{twice[0]}]")
     for nm in mapping.nodes:
         if nm.target not in names:
             raise SpecError(f"unknown level {shorten(nm.target)}; levels: {', '.join(n.name for n in arch.nodes)}",
