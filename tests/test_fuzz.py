@@ -105,7 +105,7 @@ def test_seeds_evaluate_cleanly():
 
 
 @pytest.mark.parametrize("seed", NATIVE_SEEDS, ids=lambda s: s.name)
-@settings(settings.get_profile("fuzz-ci"), max_examples=1000 * SCALE)
+@settings(settings.get_profile("fuzz-ci"), max_examples=800 * SCALE)
 @given(data=st.data())
 def test_fuzz_native_eval(folder, seed, data):
     """einloop's own workload, architecture and mapping files, one mutated at a time."""
