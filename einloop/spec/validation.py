@@ -55,9 +55,11 @@ def field_path(section: str, loc: tuple) -> str:
 
 def _message(e: dict) -> str:
     msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "int_parsing_size":
+        msg = "too large for an integer; einloop's ceilings are at most 2**47"
     if e["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "int_from_float",
                      "int_parsing", "float_parsing", "int_type", "float_type", "string_type", "dict_type",
-                     "list_type", "literal_error", "finite_number", "bool_type", "model_type", "union_tag_invalid"):
+                     "list_type", "literal_error", "int_parsing_size", "finite_number", "bool_type", "model_type", "union_tag_invalid"):
         msg += f", got {shorten(e.get('input'))}"
     return msg
 
