@@ -13,6 +13,7 @@ from einloop.spec.arch import Architecture
 from einloop.spec.mapping import Mapping, resolve
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
 from einloop.spec.workload import Workload
+from einloop.spec.limits import shorten
 from einloop.spec.yamlio import load_merged
 
 FORMATS = ("auto", "einloop", "timeloop")
@@ -50,13 +51,7 @@ def _load(paths: list[str | Path], format: str) -> Spec:
     doc, origin = load_merged(paths)
     if format == "timeloop" or (format == "auto" and is_timeloop(doc)):
         t = read_timeloop(doc, origin)
-        targets = []
-        for key in ("architecture_constraints", "mapspace_constraints", "mapspace", "constraints"):
-            section = doc.get(key)
-            if isinstance(section, dict):
-                targets += section.get("targets") or []
-            elif isinstance(section, list):
-                targets += section
+        targets = _timeloop_targets(doc, origin)
         cons = from_timeloop(targets, t.einsum, t.arch, t.fanout_of, origin.get("architecture_constraints", ""))
         return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons)
     known = {"workload", "architecture", "mapping", "constraints"}
@@ -70,6 +65,22 @@ def _load(paths: list[str | Path], format: str) -> Spec:
     mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
     cons = read_constraints(doc["constraints"], origin["constraints"]) if "constraints" in doc else None
     return Spec(wl, arch, mapping, "einloop", origin, cons)
+
+
+def _timeloop_targets(doc: dict, origin: dict[str, str]) -> list:
+    """The constraint targets of every Timeloop constraints section (a mapping with ``targets`` or a list)."""
+    targets: list = []
+    for key in ("architecture_constraints", "mapspace_constraints", "mapspace", "constraints"):
+        section = doc.get(key)
+        listed = section.get("targets") if isinstance(section, dict) else section
+        if listed is None:
+            continue
+        if not isinstance(listed, list):
+            where = f"{key}.targets" if isinstance(section, dict) else key
+            raise SpecError(f"must be a list of constraints ({{target: LEVEL, type: ...}}), got {shorten(listed)}",
+                            file=origin.get(key), field=where)
+        targets += listed
+    return targets
 
 
 def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:
