@@ -7,8 +7,6 @@ at 2**47 and every such factor at 2**16: 2**47 * 2**16 = 2**63.
 """
 from __future__ import annotations
 
-import math
-
 #: the largest bound of one rank (and one loop factor)
 MAX_BOUND = 2**31
 #: the largest iteration space (product of an Einsum's rank bounds)
@@ -47,7 +45,3 @@ def shorten(value: object, limit: int = MAX_ECHO) -> str:
         return text
     return f"{text[:limit]}... ({len(text)} characters)"
 
-
-def iteration_space(bounds: dict[str, int]) -> int:
-    """The product of the rank bounds (exact Python integer)."""
-    return math.prod(bounds.values())

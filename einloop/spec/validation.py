@@ -5,6 +5,7 @@ ceiling (:mod:`einloop.spec.limits`) whose reason the message says.
 """
 from __future__ import annotations
 
+import difflib
 import math
 from typing import Annotated, Any
 
@@ -73,37 +74,37 @@ def validated(model: type[BaseModel], data: Any, file: str, section: str):
         loc = field_path(section, e["loc"])
         if e["type"] == "extra_forbidden":
             owner = model_at(model, e["loc"][:-1])
-            allowed = ", ".join(f.alias or name for name, f in owner.model_fields.items()) if owner else "see docs"
-            raise SpecError(f"unknown field {shorten(e['loc'][-1])}; allowed fields: {allowed}",
-                            file=file, field=loc) from None
+            names = [f.alias or name for name, f in owner.model_fields.items()] if owner else []
+            close = difflib.get_close_matches(str(e["loc"][-1]), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise SpecError(f"unknown field {shorten(e['loc'][-1])}{hint}; allowed fields: "
+                            f"{', '.join(names) or 'see the README'}", file=file, field=loc) from None
         raise SpecError(_message(e), file=file, field=loc) from None
 
 
 def model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
-    """The pydantic model at a location (to list its allowed fields)."""
+    """The pydantic model at a location (to list its allowed fields); union members are named by tag."""
     cur: Any = model
     for part in loc:
-        if isinstance(part, int) or not (isinstance(cur, type) and issubclass(cur, BaseModel)):
+        if isinstance(part, int):
             continue
-        named = _tagged_model(cur, part)
-        if named is not None:
-            cur = named
+        tagged = [m for m in _models_in(cur) if m.__name__ == part]
+        if tagged:
+            cur = tagged[0]
             continue
+        if not (isinstance(cur, type) and issubclass(cur, BaseModel)):
+            found = _models_in(cur)
+            if len(found) != 1:
+                return None
+            cur = found[0]
         f = cur.model_fields.get(part) or next((f for f in cur.model_fields.values() if f.alias == part), None)
         if f is None:
             return cur
-        found = _models_in(f.annotation)
-        cur = found[0] if found else f.annotation
-    return cur if isinstance(cur, type) and issubclass(cur, BaseModel) else None
-
-
-def _tagged_model(cur: type[BaseModel], tag: Any) -> type[BaseModel] | None:
-    """The union member named by a pydantic union tag (a model class name) under ``cur``."""
-    for f in cur.model_fields.values():
-        for m in _models_in(f.annotation):
-            if m.__name__ == tag:
-                return m
-    return None
+        cur = f.annotation
+    if isinstance(cur, type) and issubclass(cur, BaseModel):
+        return cur
+    found = _models_in(cur)
+    return found[0] if len(found) == 1 else None
 
 
 def _models_in(annotation: Any, depth: int = 0) -> list[type[BaseModel]]:
