@@ -67,6 +67,11 @@ YAML_PIECES = [":", "- ", "[", "]", "{", "}", "&a ", "*a", "*zz", "!!python/obje
                "\x07", "1e999", ".nan", "-.inf", "9" * 50, "true", "~", ",", "@", "`"]
 
 
+def _fresh(value):
+    """A copy of a pool value, so mutating the tree never changes the pool (or makes a cycle)."""
+    return copy.deepcopy(value)
+
+
 def _paths(tree, prefix=()) -> list[tuple]:
     """Every (container path) location in a parsed YAML tree: (path, key-or-index) pairs."""
     out = []
@@ -90,18 +95,18 @@ def mutated_tree(draw, tree):
     for _ in range(draw(st.integers(1, 3))):
         paths = _paths(tree)
         if not paths:
-            return draw(st.sampled_from(EXTREME))
+            return _fresh(draw(st.sampled_from(EXTREME)))
         path = draw(st.sampled_from(paths))
         parent, key = _parent(tree, path), path[-1]
         action = draw(st.sampled_from(["value", "value", "value", "drop", "rename", "add", "string", "scale"]))
         if action == "value":
-            parent[key] = draw(st.sampled_from(EXTREME))
+            parent[key] = _fresh(draw(st.sampled_from(EXTREME)))
         elif action == "drop":
             del parent[key]
         elif action == "rename" and isinstance(parent, dict):
             parent[draw(st.sampled_from(KEY_TYPOS)) + draw(st.sampled_from(["", "e", "_", "s"]))] = parent.pop(key)
         elif action == "add" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(KEY_TYPOS))] = draw(st.sampled_from(EXTREME))
+            parent[draw(st.sampled_from(KEY_TYPOS))] = _fresh(draw(st.sampled_from(EXTREME)))
         elif action == "string" and isinstance(parent[key], str):
             parent[key] = draw(edited_string(parent[key]))
         elif action == "scale" and isinstance(parent[key], (int, float)) and not isinstance(parent[key], bool):
