@@ -286,6 +286,10 @@ def test_timeloop_nan_depth(tmp_path, capsys):
     (["eval", str(WORKLOAD), "--reuse-rule", "1999"], "invalid choice: '1999'"),
     (["analyze", "resnet50", "--batch", "0"], "--batch"),
     (["analyze", "resnet50", "--arch", str(ARCH), "--plot", "/no/such/folder/r.png"], "does not exist"),
+    (["analyze", "x" * 5000 + ".yaml"], "file name too long"),
+    (["analyze", "resnet50", "--arch", "y" * 5000 + ".yaml"], "file name too long"),
+    (["analyze", "resnet50", "--arch", "/tmp"], "is a folder"),
+    (["eval", str(WORKLOAD), str(ARCH), str(MAPPING), "--einsum", "z" * 5000], "characters)"),
 ])
 def test_bad_flags_are_one_line(capsys, argv, expected):
     code = main(argv)

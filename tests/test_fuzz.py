@@ -185,7 +185,8 @@ def test_fuzz_map(folder, data):
 
 
 FLAG_VALUES = ["0", "-1", "1", "2", "nan", "inf", "1e999", "", "x" * 300, "9" * 30, "energy", "2024", "2025",
-               "timeloop", "einloop", "matmul", "nope", "resnet50", "zoo:vgg16", "/dev/null", "/tmp"]
+               "timeloop", "einloop", "matmul", "nope", "resnet50", "zoo:vgg16", "/dev/null", "/tmp",
+               "y" * 5000 + ".yaml", "a\x00b.yaml", "nope/x.yaml"]
 
 
 @settings(PROFILE, max_examples=150 * SCALE)
@@ -197,7 +198,8 @@ def test_fuzz_flags(data):
     flags = {"eval": ["--format", "--einsum", "--json", "--reuse-rule", "--bogus"],
              "analyze": ["--arch", "--plot", "--batch", "--seq-len", "--bits", "--json", "--bogus"]}[command]
     argv = [command] + ([str(f) for f in seed.files] if command == "eval" else
-                        [data.draw(st.sampled_from(["resnet50", "lab1_mnist", str(seed.files[0]), "nope"]))])
+                        [data.draw(st.sampled_from(["resnet50", "lab1_mnist", str(seed.files[0]), "nope", "x" * 5000 + ".yaml",
+                                                      "/tmp", "/dev/null", "a\x00.yaml"]))])
     for _ in range(data.draw(st.integers(0, 3))):
         argv.append(data.draw(st.sampled_from(flags)))
         if argv[-1] != "--json" and data.draw(st.booleans()):

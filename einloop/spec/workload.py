@@ -189,7 +189,7 @@ class Workload:
         for e in self.einsums:
             if e.name == name:
                 return e
-        raise SpecError(f"no Einsum named {name!r}; Einsums: {', '.join(e.name for e in self.einsums)}",
+        raise SpecError(f"no Einsum named {shorten(name)}; Einsums: {', '.join(e.name for e in self.einsums)}",
                         field="einsum")
 
     def producers(self) -> dict[str, str]:

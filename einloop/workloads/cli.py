@@ -17,6 +17,7 @@ from pathlib import Path
 
 from einloop.errors import SpecError
 from einloop.spec.limits import MAX_FACTOR, MAX_PATH_CHARS, shorten
+from einloop.spec.yamlio import checked_path
 from einloop.spec.arch import Architecture
 from einloop.spec.workload import Workload
 from einloop.workloads import analysis as A
@@ -29,6 +30,24 @@ def _looks_like_file(name: str) -> bool:
     return name.lower().endswith((".yaml", ".yml")) or "/" in name or "\\" in name
 
 
+def _is_file(name: str) -> bool:
+    """Path.is_file() that says False for names the OS refuses (too long, NUL) instead of raising."""
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _missing(name: str, what: str, field: str) -> SpecError:
+    """The error for a file that cannot be read: yamlio's reason (too long, a folder...) or 'no such file'."""
+    try:
+        checked_path(name)
+    except SpecError as err:
+        if err.message != "file not found":
+            return SpecError(err.message, file=err.file, field=field)
+    return SpecError(f"no such {what} file {shorten(name)}", field=field)
+
+
 def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = None,
                   bits: int | None = None) -> Workload:
     """A workload from an einloop YAML file or from the zoo (``name`` or ``zoo:name``).
@@ -37,10 +56,13 @@ def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = 
     """
     from einloop.workloads import zoo
 
-    if not name.startswith(ZOO_PREFIX) and (Path(name).is_file() or _looks_like_file(name)):
-        if not Path(name).is_file():
-            raise SpecError(f"no such workload file {shorten(name)}; give an einloop YAML file or a zoo name "
-                            f"({', '.join(zoo.names())})", field="WORKLOAD")
+    if not name.startswith(ZOO_PREFIX) and (_is_file(name) or _looks_like_file(name)):
+        if not _is_file(name):
+            err = _missing(name, "workload", "WORKLOAD")
+            if err.file:
+                raise err
+            raise SpecError(f"{err.message}; give an einloop YAML file or a zoo name ({', '.join(zoo.names())})",
+                            field="WORKLOAD")
         given = [f"--{k}" for k, v in (("batch", batch), ("seq-len", seq_len), ("bits", bits)) if v is not None]
         if given:
             raise SpecError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to zoo workloads only; "
@@ -59,8 +81,8 @@ def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = 
 
 def load_architecture(path: str) -> Architecture:
     from einloop import api
-    if not Path(path).is_file():
-        raise SpecError(f"no such architecture file {shorten(path)}", field="--arch")
+    if not _is_file(path):
+        raise _missing(path, "architecture", "--arch")
     spec = api.load([path])
     if spec.arch is None:
         raise SpecError("no 'architecture' section in this file", file=path, field="--arch")
