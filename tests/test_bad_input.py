@@ -322,3 +322,24 @@ def test_closed_pipe_is_quiet():
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0 and err == "", err
+
+
+def test_counts_are_exact_at_the_ceiling(tmp_path, capsys):
+    """At the ceiling (an iteration space of 2**47, m = 2**31, n = 2**16) the model still counts exactly:
+    every MAC reads one A and one B word at the Buffer (2**47 each), A is fetched from DRAM once (2**31),
+    B once per m (2**47), and the integers are exact in JSON."""
+    wl = write(tmp_path, "wl.yaml", f"""
+        workload:
+          einsums:
+            - einsum: "Z[m,n] += A[m,k] * B[k,n]"
+              ranks: {{m: {2**31}, n: {2**16}, k: 1}}
+        """)
+    mp = write(tmp_path, "map.yaml", f"mapping:\n  - target: DRAM\n    temporal: m={2**31} n={2**16}\n")
+    assert main(["eval", str(wl), str(ARCH), str(mp), "--json"]) == 0
+    import json
+    r = json.loads(capsys.readouterr().out)
+    t = r["tensors"]
+    assert r["computes"] == r["cycles"] == 2**47
+    assert t["Buffer.A"]["reads"] == t["Buffer.B"]["reads"] == t["DRAM.B"]["reads"] == 2**47
+    assert t["DRAM.A"]["reads"] == t["Buffer.A"]["fills"] == 2**31
+    assert t["Buffer.Z"]["updates"] == 2**47
