@@ -84,6 +84,7 @@ def _timeloop_targets(doc: dict, origin: dict[str, str]) -> list:
 
 
 def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:
+    """Timeloop YAML files as einloop's Einsum, architecture and mapping."""
     doc, origin = load_merged(list(paths))
     return read_timeloop(doc, origin)
 

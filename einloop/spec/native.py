@@ -147,6 +147,7 @@ class NodeMappingSpec(_Spec):
 
 # ---- conversion -------------------------------------------------------------------------------
 def read_workload(data: Any, file: str = "") -> Workload:
+    """einloop's ``workload:`` section as a Workload; any wrong value is a SpecError naming file and field."""
     spec = validated(WorkloadSpec, data, file, "workload")
     einsums = []
     for i, e in enumerate(spec.einsums):
@@ -173,6 +174,7 @@ def technology_nm(tech: str | float, file: str = "") -> float:
 
 
 def read_architecture(data: Any, file: str = "") -> Architecture:
+    """einloop's ``architecture:`` section, energies and areas not given estimated by the component library."""
     from einloop.components import estimate
 
     spec = validated(ArchitectureSpec, data, file, "architecture")

@@ -184,6 +184,7 @@ class Workload:
         return []
 
     def einsum(self, name: str | None = None) -> Einsum:
+        """The Einsum named ``name`` (default: the first)."""
         if name is None:
             return self.einsums[0]
         for e in self.einsums:

@@ -32,6 +32,7 @@ class _Loader(yaml.SafeLoader):
         self.nesting = 0
 
     def compose_node(self, parent, index):
+        """PyYAML's composer, refusing nesting past MAX_YAML_DEPTH (no RecursionError)."""
         self.nesting += 1
         try:
             if self.nesting > MAX_YAML_DEPTH:
@@ -42,6 +43,7 @@ class _Loader(yaml.SafeLoader):
             self.nesting -= 1
 
     def construct_mapping(self, node, deep=False):
+        """PyYAML's mapping constructor, refusing a key given twice (merge keys excepted)."""
         if isinstance(node, MappingNode):
             seen: dict[Any, int] = {}
             for key_node, _ in node.value:
@@ -56,6 +58,7 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
     def construct_yaml_int(self, node):
+        """PyYAML's integer constructor, refusing integers of more than 40 digits."""
         digits = sum(ch.isdigit() for ch in str(node.value))
         if digits > _MAX_INT_DIGITS:
             raise ConstructorError(None, None, f"an integer of {digits} digits; einloop's ceilings are below "

@@ -80,6 +80,7 @@ def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = 
 
 
 def load_architecture(path: str) -> Architecture:
+    """The architecture of an einloop or Timeloop YAML file (``--arch``)."""
     from einloop import api
     if not _is_file(path):
         raise _missing(path, "architecture", "--arch")
@@ -222,6 +223,7 @@ def _text(wl: Workload, table, totals, roof: A.Roofline | None, params: RoofPara
 
 # ---- the command ---------------------------------------------------------------------------------
 def analyze(args) -> int:
+    """``einloop analyze``: the table (or JSON) of a workload, with the roofline of ``--arch``."""
     if args.plot and not args.arch:
         raise SpecError("needs --arch (the roofline is drawn for an architecture)", field="--plot")
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -291,6 +293,7 @@ def _positive_int(text: str) -> int:
 
 
 def register(subparsers) -> None:
+    """Add the ``analyze`` sub-command to the CLI."""
     p = subparsers.add_parser(
         "analyze", help="per-Einsum MACs, tensor sizes, intensity and minimum traffic; roofline with --arch",
         description="Analyze a workload without a mapping: MACs, tensor sizes (elements, bytes), operational "
