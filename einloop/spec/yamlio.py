@@ -154,8 +154,8 @@ def _check_expansion(root: Node) -> None:
             height = 1 + max((p[1] for p in parts), default=0)
             memo[key] = (min(size, MAX_YAML_NODES + 1), height)
         if size > MAX_YAML_NODES:
-            raise ComposerError(None, None, f"aliases expand the document past {MAX_YAML_NODES:,} nodes "
-                                            "(einloop's limit against alias bombs)", node.start_mark)
+            raise ComposerError(None, None, f"the document has more than {MAX_YAML_NODES:,} nodes with aliases "
+                                            "expanded (einloop's limit against alias bombs)", node.start_mark)
         if depth + height - 1 > MAX_YAML_DEPTH:
             raise ComposerError(None, None, f"aliases nest the document deeper than {MAX_YAML_DEPTH} levels",
                                 node.start_mark)
