@@ -110,9 +110,9 @@ def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2
     except SpecError as err:
         if err.file:
             raise
+        every = ", ".join(sorted(set(spec.files.values())))
         mapping_error = (err.field or "").startswith("mapping")
-        where = spec.files.get("mapping") if mapping_error else ", ".join(sorted(set(spec.files.values())))
-        raise err.within(file=where or None) from None
+        raise err.within(file=(spec.files.get("mapping") if mapping_error else None) or every or None) from None
 
 
 __all__ = ["Spec", "load", "load_timeloop", "timeloop_files", "evaluate", "evaluate_spec", "Result"]
