@@ -5,15 +5,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.errors import SpecError
-from einloop.mapper.constraints import Constraints, from_timeloop, read_constraints
+from einloop.mapper.constraints import Constraints, read_constraints
 from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
 from einloop.spec.arch import Architecture
+from einloop.spec.fused import read_fused_mapping
 from einloop.spec.mapping import Mapping, resolve
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
+from einloop.spec.timeloop_constraints import Levels, read_timeloop_constraints
+from einloop.spec.timeloop_v03 import is_legacy, prepare
 from einloop.spec.workload import Workload
-from einloop.spec.limits import shorten
 from einloop.spec.yamlio import load_merged
 
 FORMATS = ("auto", "einloop", "timeloop")
@@ -29,6 +31,8 @@ class Spec:
     format: str
     files: dict[str, str]
     constraints: "Constraints | None" = None
+    fused_mapping: object = None   # einloop.spec.fused.FusedMapping (docs/fusion.md)
+    ignored: tuple[str, ...] = ()        # parts of the input einloop reads but does not model (reported)
 
 
 def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
@@ -49,12 +53,14 @@ def _load(paths: list[str | Path], format: str) -> Spec:
     if format not in FORMATS:
         raise SpecError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}", field="--format")
     doc, origin = load_merged(paths)
-    if format == "timeloop" or (format == "auto" and is_timeloop(doc)):
+    if format == "timeloop" or (format == "auto" and (is_timeloop(doc) or is_legacy(doc))):
+        prepared = prepare(doc, origin)
+        doc = prepared.doc
         t = read_timeloop(doc, origin)
-        targets = _timeloop_targets(doc, origin)
-        cons = from_timeloop(targets, t.einsum, t.arch, t.fanout_of, origin.get("architecture_constraints", ""))
-        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons)
-    known = {"workload", "architecture", "mapping", "constraints"}
+        cons = read_timeloop_constraints(doc, t.einsum, Levels(t.arch, t.fanout_of, t.dummies), origin)
+        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons,
+                    ignored=prepared.ignored + cons.notes)
+    known = {"workload", "architecture", "mapping", "constraints", "fused_mapping"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise SpecError(f"unknown top-level section(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))} "
@@ -64,29 +70,14 @@ def _load(paths: list[str | Path], format: str) -> Spec:
     arch = native.read_architecture(doc["architecture"], origin["architecture"]) if "architecture" in doc else None
     mapping = native.read_mapping(doc["mapping"], origin["mapping"]) if "mapping" in doc else None
     cons = read_constraints(doc["constraints"], origin["constraints"]) if "constraints" in doc else None
-    return Spec(wl, arch, mapping, "einloop", origin, cons)
-
-
-def _timeloop_targets(doc: dict, origin: dict[str, str]) -> list:
-    """The constraint targets of every Timeloop constraints section (a mapping with ``targets`` or a list)."""
-    targets: list = []
-    for key in ("architecture_constraints", "mapspace_constraints", "mapspace", "constraints"):
-        section = doc.get(key)
-        listed = section.get("targets") if isinstance(section, dict) else section
-        if listed is None:
-            continue
-        if not isinstance(listed, list):
-            where = f"{key}.targets" if isinstance(section, dict) else key
-            raise SpecError(f"must be a list of constraints ({{target: LEVEL, type: ...}}), got {shorten(listed)}",
-                            file=origin.get(key), field=where)
-        targets += listed
-    return targets
+    fused = read_fused_mapping(doc["fused_mapping"], origin["fused_mapping"]) if "fused_mapping" in doc else None
+    return Spec(wl, arch, mapping, "einloop", origin, cons, fused)
 
 
 def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:
-    """Timeloop YAML files as einloop's Einsum, architecture and mapping."""
+    """Timeloop files of any version (v0.2 to v0.4) as einloop's Einsum, architecture and mapping."""
     doc, origin = load_merged(list(paths))
-    return read_timeloop(doc, origin)
+    return read_timeloop(prepare(doc, origin).doc, origin)
 
 
 def timeloop_files(ref_output: str | Path) -> list[Path]:
@@ -98,15 +89,16 @@ def timeloop_files(ref_output: str | Path) -> list[Path]:
     return files
 
 
-def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2024") -> Result:
-    """Evaluate the spec's mapping on one Einsum of its workload."""
+def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2025", semantics=None) -> Result:
+    """Evaluate the spec's mapping on one Einsum of its workload (``semantics``: override the counting
+    conventions, e.g. einloop.model.semantics.EXACT for a Timeloop input's exact counts)."""
     for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
         if value is None:
             raise SpecError(f"no '{what}' section in the given files ({', '.join(sorted(set(spec.files.values())))})")
     chosen = spec.workload.einsum(einsum)
     try:
         mapping = resolve(spec.mapping, chosen)
-        return evaluate(chosen, spec.arch, mapping, reuse_rule=reuse_rule)
+        return evaluate(chosen, spec.arch, mapping, reuse_rule=reuse_rule, semantics=semantics)
     except SpecError as err:
         if err.file:
             raise

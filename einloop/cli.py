@@ -23,9 +23,18 @@ def _eval(args) -> int:
     from einloop.report.text import summary
 
     spec = api.load(args.files, args.format)
-    result = api.evaluate_spec(spec, args.einsum, reuse_rule=args.reuse_rule)
+    if getattr(spec, "fused_mapping", None) is not None:   # docs/fusion.md
+        from einloop.report.fused_cli import run_eval
+        return run_eval(spec, args)
+    from einloop.model.semantics import EXACT
+    result = api.evaluate_spec(spec, args.einsum, reuse_rule=args.reuse_rule,
+                               semantics=EXACT if args.exact else None)
+    for note in result.notes:   # what einloop estimated or ignored, also in the JSON's "notes"
+        print(f"einloop: note: {note}", file=sys.stderr)
+    for note in spec.ignored:
+        print(f"einloop: ignored: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), **({"ignored": list(spec.ignored)} if spec.ignored else {})}, indent=2))
     else:
         print(loop_nest(spec.arch, spec.mapping, result))
         print(summary(result))
@@ -40,9 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=["auto", "einloop", "timeloop"], default="auto")
     e.add_argument("--einsum", help="which Einsum of the workload (default: the first)")
     e.add_argument("--json", action="store_true", help="print the full result as JSON")
-    e.add_argument("--reuse-rule", choices=["2024", "2025"], default="2024",
-                   help="Timeloop's stride rule for temporal reuse: 2024 (default, as the published references) "
-                        "or 2025 (after Timeloop commit a12fff5)")
+    e.add_argument("--reuse-rule", choices=["2024", "2025"], default="2025",
+                   help="Timeloop's stride rule for temporal reuse: 2025 (default, current Timeloop, since commit "
+                        "a12fff5) or 2024 (the rule of Timeloop outputs made before 2025)")
+    e.add_argument("--exact", action="store_true",
+                   help="einloop's exact counts for a Timeloop input (default there: Timeloop's conventions, "
+                        "e.g. temporal extrapolation; the JSON's 'semantics' says which)")
     e.set_defaults(run=_eval)
     for register in _extensions():
         register(sub)

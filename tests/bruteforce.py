@@ -23,7 +23,7 @@ rule     "2024": Timeloop before the 2025-01 translation fix (zero translations
 Output
 ------
 {(storage name, tensor name): {"reads", "fills", "updates",
-                               "utilized_capacity", "partition"}}
+                               "utilized_capacity", "partition", "final_updates"}}
 for every kept (level, tensor) pair; counts are per instance of the level,
 averaged over its instances (int when the average is integral, else float).
 
@@ -268,7 +268,8 @@ def simulate(ranks, tensors, nodes, rule="2024"):
         }
 
     def parent_content(parent_b, deltas, child_b):
-        """Per-parent-instance average of multicast-merged child deltas."""
+        """Per-parent-instance averages of multicast-merged child deltas, and of the distinct points
+        they carry (an output's final updates: each point's last update carries its final value)."""
         child_sp, _ = positions(child_b)
         parent_sp, _ = positions(parent_b)
         # parent instance key = child instance indices at the parent's spatial positions
@@ -280,7 +281,12 @@ def simulate(ranks, tensors, nodes, rule="2024"):
                 if delta:
                     groups[(pinst, tkey)].add(delta)
         total = sum(len(d) for ds in groups.values() for d in ds)
-        return _avg(total, n_instances(parent_b))
+        touched = defaultdict(set)   # parent instance -> every point any merged delta carried
+        for (pinst, _), ds in groups.items():
+            for d in ds:
+                touched[pinst] |= d
+        distinct = sum(len(pts) for pts in touched.values())
+        return _avg(total, n_instances(parent_b)), _avg(distinct, n_instances(parent_b))
 
     result = {}
     for t in tensors:
@@ -302,7 +308,7 @@ def simulate(ranks, tensors, nodes, rule="2024"):
             partition = _avg(touched_total, len(seqs))
             assert len(seqs) == n_instances(b)
 
-            content = parent_content(b, child_deltas(child_b, tname, k + 1 == len(keepers)), child_b)
+            content, distinct = parent_content(b, child_deltas(child_b, tname, k + 1 == len(keepers)), child_b)
             if outermost:
                 own = 0
             else:
@@ -323,5 +329,6 @@ def simulate(ranks, tensors, nodes, rule="2024"):
                 "updates": updates,
                 "utilized_capacity": util_cap,
                 "partition": partition,
+                "final_updates": distinct if t.get("output") else 0,
             }
     return result

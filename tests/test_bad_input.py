@@ -370,11 +370,9 @@ def test_timeloop_without_mapping_names_the_files(tmp_path, capsys):
 def test_timeloop_constraint_targets_must_be_a_list(tmp_path, capsys):
     files = _timeloop_case(tmp_path, lambda doc, ert: doc.update(architecture_constraints={"targets": 1.5}))
     code, err = run(capsys, *files)
-    assert code == 2 and files[0] in err and "architecture_constraints.targets: must be a list" in err
+    assert code == 2 and files[0] in err and "architecture_constraints.targets" in err
 
 
-@pytest.mark.xfail(reason="spec/timeloop.py reads ERT energies with float(): inf/NaN/negative pass (its owner's "
-                          "Timeloop-value validation, issue 17)", strict=False)
 @pytest.mark.parametrize("energy", [float("inf"), float("nan"), -5.0])
 def test_timeloop_ert_energy_must_be_finite(tmp_path, capsys, energy):
     def edit(doc, ert):

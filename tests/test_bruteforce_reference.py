@@ -20,6 +20,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from conftest import examples
+
 try:  # run as `python -m pytest` from the repo root (tests/ is a namespace package)
     from tests.bruteforce import simulate
     from tests.strategies import case as random_case
@@ -332,7 +334,7 @@ def _aahr_size(ranks, tensor):
     return size
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_case())
 def test_conservation_laws_random(c):
     ranks, tensors, nodes = c["ranks"], c["tensors"], c["nodes"]

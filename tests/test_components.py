@@ -119,7 +119,10 @@ def test_dummy_is_all_zeros():
 
 def test_classes_and_case_insensitive_names():
     assert set(classes()) == {"DRAM", "SRAM", "regfile", "register", "intmac", "fpmac", "adder", "multiplier",
-                              "wire", "noc", "dummy"}
+                              "wire", "noc", "dummy",
+                              "adc", "dac", "crossbar", "sense_amp", "shift_add",   # analog.py (CiM)
+                              "laser", "mzm", "mrr", "photodetector", "awg", "star_coupler",   # photonic.py
+                              "aqfp_mac"}   # superconducting.py
     assert estimate("sram", {"depth": 64, "width": 8}) == estimate("SRAM", {"depth": 64, "width": 8})
     assert isinstance(estimate("Dram", {"width": 8}), ComponentCost)
 

@@ -7,6 +7,8 @@ import math
 
 from hypothesis import HealthCheck, given, settings
 
+from conftest import examples
+
 from einloop.model.evaluate import evaluate
 from einloop.spec.arch import Architecture, Compute, Fanout, Storage
 from einloop.spec.einsum import AffineIndex
@@ -49,7 +51,7 @@ def check(c, rule):
     assert len(result.tensors) == len(expected)
     for (level, tensor), want in expected.items():
         got = result.tensor(level, tensor)
-        for key in ("reads", "fills", "updates", "utilized_capacity"):
+        for key in ("reads", "fills", "updates", "utilized_capacity", "final_updates"):
             assert getattr(got, key) == want[key], (level, tensor, key, getattr(got, key), want[key])
         if tensor in outputs:
             # For halo tensors Timeloop's partition is a formula, not the literal union; only the
@@ -57,13 +59,13 @@ def check(c, rule):
             assert got.partition == want["partition"], (level, tensor, "partition")
 
 
-@settings(max_examples=1100, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(1100), deadline=None, suppress_health_check=list(HealthCheck))
 @given(case())
 def test_closed_form_equals_bruteforce_2024_rule(c):
     check(c, "2024")
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(1000), deadline=None, suppress_health_check=list(HealthCheck))
 @given(case())
 def test_closed_form_equals_bruteforce_2025_rule(c):
     check(c, "2025")

@@ -5,6 +5,8 @@ import itertools
 
 import numpy as np
 from hypothesis import given, settings
+
+from conftest import examples
 from hypothesis import strategies as st
 
 from einloop.model.spatial import distinct_offsets
@@ -31,7 +33,7 @@ def boxes(draw):
     return offsets, factors
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(boxes())
 def test_distinct_offsets_equals_enumeration(box):
     offsets, factors = box
@@ -39,7 +41,7 @@ def test_distinct_offsets_equals_enumeration(box):
     assert int(got[0]) == enumerate_points(offsets, factors)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(boxes(), st.lists(st.lists(st.sampled_from([1, 2, 3, 4]), min_size=4, max_size=4), min_size=2, max_size=4))
 def test_rows_moving_the_same_dimensions_by_different_steps(box, scales):
     """A batch whose rows scale each loop's step differently (an inner extent times a coefficient)."""

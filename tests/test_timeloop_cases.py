@@ -1,53 +1,73 @@
-"""Every dense Timeloop reference case: per level and tensor counts exact, energy within 0.01 %, cycles exact."""
-import json
-
+"""Every dense public Timeloop output (timeloop-cases/ and timeloop-peer-cases/) through einloop: per level
+and data space reads, fills, updates, temporal reductions, utilized capacity, utilized instances and
+partition exact, cycles exact, energy within 0.01 % (or the printout's rounding where the XML is
+truncated). The stride rule follows the output's date (Timeloop builds before 2025: the 2024 rule)."""
 import pytest
 
 from conftest import reference_case
-from einloop.api import timeloop_files, load_timeloop
+from timeloop_reference import dense_folders, input_files, load_reference
+from einloop.api import load_timeloop, timeloop_files
 from einloop.model.evaluate import evaluate
-
-CASES = ["tl00_conv1d_1level", "tl01_conv1d_2level_os", "tl01_conv1d_2level_ws", "tl02_conv1d_oc_2level_tiled",
-         "tl02_conv1d_oc_2level_untiled", "tl03_conv1d_oc_3level_bypass", "tl03_conv1d_oc_3level_nobypass",
-         "tl04_conv1d_oc_ic_spatial_cp_reduction", "tl04_conv1d_oc_ic_spatial_kp_multicast",
-         "tl05_mapper_3level_baked", "tl05_mapper_3level_freebypass", "tl05_mapper_3level_unconstrained",
-         "design_simple_output_stationary"]
 
 FIELDS = {"Scalar reads (per-instance)": "reads", "Scalar fills (per-instance)": "fills",
           "Scalar updates (per-instance)": "updates", "Utilized capacity": "utilized_capacity",
           "Partition size": "partition", "Temporal reductions (per-instance)": "temporal_reductions",
           "Utilized instances (max)": "instances"}
 
+# Outputs whose energy cannot be compared, and why (their counts and cycles still must be exact).
+NO_ENERGY = {
+    "Accelergy-Project.timeloop-python__2024-05-23.tests.test_configs":
+        "no ERT: Timeloop used its built-in PAT energies (e.g. SRAM 1.08 pJ per vector access); einloop "
+        "estimates from its own component library and says so in Result.notes",
+}
 
-@pytest.mark.parametrize("case", CASES)
-def test_reference_case(case):
-    path = reference_case(case)
-    ref = json.loads((path / "reference_summary.json").read_text())
-    spec = load_timeloop(timeloop_files(path / "ref-output"))
-    result = evaluate(spec.einsum, spec.arch, spec.mapping, reuse_rule="2024")
+FOLDERS = dense_folders()
+
+
+def _name(folder) -> str:
+    return folder.parent.name if folder.name == "ref-output" else folder.name
+
+
+def test_every_dense_folder_is_found():
+    """52 dense peer outputs (README table) and 13 dense timeloop-cases with a mapping of record."""
+    if not FOLDERS:
+        pytest.skip("reference folders not available")
+    assert len(FOLDERS) == 65
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[_name(f) for f in FOLDERS])
+def test_reference_output(folder):
+    ref = load_reference(folder)
+    spec = load_timeloop(input_files(folder))
+    result = evaluate(spec.einsum, spec.arch, spec.mapping, reuse_rule=ref.stride_rule)
     assert result.valid, result.reasons
+    compare_energy = _name(folder) not in NO_ENERGY
     checked = 0
-    for level in ref["levels"]:
-        for tensor, stats in level["tensors"].items():
-            mine = result.tensor(level["name"], tensor)
+    for level in ref.levels.values():
+        if level.is_compute:
+            assert result.computes == level.stats["Computes (total)"]
+            continue
+        for tensor, stats in level.tensors.items():
+            mine = result.tensor(level.name, tensor)
             for key, attr in FIELDS.items():
-                assert getattr(mine, attr) == pytest.approx(stats[key], abs=1e-9), (level["name"], tensor, key)
+                assert getattr(mine, attr) == pytest.approx(stats[key], abs=1e-9), (level.name, tensor, key)
                 checked += 1
-            # per-tensor energy: the reference prints 2 decimals
-            assert mine.energy == pytest.approx(stats["Energy (total)"], rel=1e-4, abs=0.01)
-    assert checked == len(FIELDS) * sum(len(level["tensors"]) for level in ref["levels"]) >= 3 * len(FIELDS)
-    for level in ref["levels"]:
-        mine = result.level(level["name"])
-        if "Area" in level["specs"]:     # storage: per-instance area
-            assert mine.area == pytest.approx(level["specs"]["Area"] * level["specs"]["Instances"], rel=1e-3)
-        elif "Area (total)" in level["stats"]:
-            assert mine.area == pytest.approx(level["stats"]["Area (total)"], rel=1e-3)
-    summary = ref["summary"]
-    assert result.cycles == summary["Cycles"]
-    assert result.computes == summary["Computes"]
-    total = ref["fJ_per_compute"]["Total"] * summary["Computes"] / 1000
-    assert result.energy == pytest.approx(total, rel=1e-4)
-    assert 100 * result.utilization == pytest.approx(summary["Utilization"], abs=0.01)
+            if compare_energy:
+                expected = ref.tensor_energy(level.name, tensor)
+                assert mine.energy == pytest.approx(expected, rel=1e-4, abs=0.011), (level.name, tensor)
+    assert checked >= 3 * len(FIELDS)
+    if any("ART" in f.name for f in input_files(folder)):   # areas: only where the ART is given
+        for level in ref.levels.values():
+            area = level.specs["Area"] * level.specs["Instances"] if "Area" in level.specs else \
+                level.stats.get("Area (total)")
+            assert result.level(level.name).area == pytest.approx(area, rel=1e-3), level.name
+    assert result.cycles == ref.summary["Cycles"]
+    assert 100 * result.utilization == pytest.approx(ref.summary["Utilization"], abs=0.006)
+    if compare_energy:
+        total, rounding = ref.total_energy()
+        printed, printed_rounding = ref.printed_total()   # the parts add up to the printed total
+        assert total == pytest.approx(printed, abs=printed_rounding + rounding)
+        assert result.energy == pytest.approx(total, rel=1e-4, abs=rounding)
 
 
 def test_design_simple_needs_the_2024_stride_rule():

@@ -432,9 +432,18 @@ _MODELS = {
 }
 
 
+def _analog_models() -> dict:
+    """Registration hook: the analog / mixed-signal, photonic and superconducting classes (imported lazily: they import
+    this module)."""
+    from einloop.components.analog import ANALOG_MODELS
+    from einloop.components.photonic import PHOTONIC_MODELS
+    from einloop.components.superconducting import SUPERCONDUCTING_MODELS
+    return {**ANALOG_MODELS, **PHOTONIC_MODELS, **SUPERCONDUCTING_MODELS}
+
+
 def classes() -> list[str]:
     """Component classes the built-in library can estimate."""
-    return sorted(_MODELS, key=str.lower)
+    return sorted([*_MODELS, *_analog_models()], key=str.lower)
 
 
 def estimate(component_class: str, attributes: Mapping | None = None, technology_nm: float = REFERENCE_NM,
@@ -445,6 +454,11 @@ def estimate(component_class: str, attributes: Mapping | None = None, technology
     """
     lookup = {name.lower(): name for name in _MODELS}
     cls = lookup.get(str(component_class).lower()) if isinstance(component_class, str) else None
+    analog = _analog_models().get(str(component_class).lower()) if cls is None else None
+    if analog is not None:
+        if not isinstance(attributes, (Mapping, type(None))):
+            raise SpecError(f"attributes of {component_class} must be a mapping", field="attributes")
+        return analog(attributes or {}, _check_node(technology_nm), cycle_seconds)
     if cls is None:
         raise SpecError(f"unknown component class {component_class!r}; built-in classes: {', '.join(classes())}",
                         field="class")

@@ -29,6 +29,8 @@ class TensorLevelCounts:
     fills: np.ndarray
     updates: np.ndarray
     multicast: np.ndarray   # average children served per parent access (1 = none)
+    final_updates: np.ndarray | None = None   # outputs: updates carrying a word's final value (one per
+    # word of the partition); the others carry partial sums
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Link:
     independent: bool      # spatial loops move the tile along separate dimensions (no coincidences)
     moving: np.ndarray     # the subset of `between` whose rank indexes the tensor
     relevant: np.ndarray   # [len(outer)] bool: the loop's rank indexes the tensor
+    fanouts: tuple[np.ndarray, ...]   # `moving` split by fanout node, outer first (per-level grouping)
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,9 @@ def plan(s: NestStructure) -> Plan:
             moving = np.array([l for l in between if np.any(c[:, s.loop_rank[l]])], np.int64)
             ranks_by_dim = [{int(s.loop_rank[l]) for l in moving if c[j, s.loop_rank[l]]} for j in range(c.shape[0])]
             relevant = np.array([bool(np.any(c[:, s.loop_rank[l]])) for l in outer], bool)
-            hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant))
+            fanouts = tuple(moving[s.loop_node[moving] == n] for n in sorted(set(s.loop_node[moving].tolist())))
+            hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant,
+                             fanouts))
         coef[t.name], chains[t.name], links[t.name] = c, chain, tuple(hops)
     return Plan(coef, chains, links, free, points)
 
@@ -108,11 +113,34 @@ def _stationary_fetches(bounds: np.ndarray, relevant: np.ndarray) -> np.ndarray:
     return np.where(moves.any(axis=1), inner[:, -1] // inner[np.arange(B), first], 1)
 
 
+def _operand_held(s: NestStructure, link: Link) -> bool:
+    """Timeloop (semantics.operand_reuse_at_compute): compute units below a fanout keep their operand
+    while the temporal loops that do not move it run, as a one-word tile; with no fanout between the
+    last storage level and the compute unit (no spatial loop above 1) every compute reads its operands
+    (tl01_*_ws). Structural test here; count_accesses applies it per row."""
+    return s.arch.semantics.operand_reuse_at_compute and len(link.between) > 0
+
+
 def _prod(factors: np.ndarray, loops: np.ndarray) -> np.ndarray:
     return np.prod(factors[:, loops], axis=1) if len(loops) else np.ones(factors.shape[0], np.int64)
 
 
-def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
+def _groups(s: NestStructure, coef: np.ndarray, ext, factors: np.ndarray, link: Link) -> np.ndarray:
+    """[B] distinct child tiles a parent serves (one multicast read, or one reduced update, each).
+    Exact model: distinct tiles over all the spatial loops between parent and child, as one array.
+    Timeloop (semantics.per_level_fanouts): the product over the fanouts of each one's distinct
+    tiles, so overlapping but unequal tiles of two outer children are never merged."""
+    if link.independent:
+        return _prod(factors, link.moving)
+    if s.arch.semantics.per_level_fanouts and len(link.fanouts) > 1:
+        out = np.ones(factors.shape[0], np.int64)
+        for loops in link.fanouts:
+            out = out * distinct_offsets(translations(s, coef, ext, loops), factors[:, loops])
+        return out
+    return distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
+
+
+def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2025", *,
                    optimistic: bool = False, tensors: tuple[str, ...] | None = None) -> NestCounts:
     """Counts of every kept (level, tensor) for a batch of factors.
 
@@ -153,7 +181,8 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
         per = {i: TensorLevelCounts(tiles[i], zero, zero, zero, zero, np.ones(B)) for i in chain[:-1]}
         for link in pl.links[t.name]:
             p, c = link.parent, link.child
-            if c == compute_node:   # every compute reads its operands: no temporal reuse
+            held = c == compute_node and _operand_held(s, link)
+            if c == compute_node and not held:   # every compute reads its operands: no temporal reuse
                 deltas = iterations
             elif optimistic:   # every point the child instance ever uses, fetched once; not "at least one
                 # tile": a strided tile's box holds gaps, and the mapper's partial tilings put the rest
@@ -164,13 +193,14 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 else:
                     deltas = distinct_offsets(np.broadcast_to(coef.T[None], (B,) + coef.T.shape), span)
             elif pl.window_free[t.name]:
-                deltas = tiles[c] * _stationary_fetches(factors[:, link.outer], link.relevant)
+                deltas = (1 if held else tiles[c]) * _stationary_fetches(factors[:, link.outer], link.relevant)
             else:
-                deltas = delta_sum(extents[c], translations(s, coef, ext, link.outer), factors[:, link.outer], rule)
-            if link.independent:
-                groups = _prod(factors, link.moving)
-            else:
-                groups = distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
+                box = np.ones((B, coef.shape[0]), np.int64) if held else extents[c]
+                deltas = delta_sum(box, translations(s, coef, ext, link.outer), factors[:, link.outer], rule,
+                                   extrapolate=s.arch.semantics.extrapolate)
+            if held:   # rows whose spatial loops here are all 1 have no fanout: every compute reads
+                deltas = np.where(_prod(factors, link.between) > 1, deltas, iterations)
+            groups = _groups(s, coef, ext, factors, link)
             sent = deltas * groups
             per[p].multicast = _prod(factors, link.between) / groups
             if c != compute_node:
@@ -182,6 +212,7 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 parts[c] = parts[p] * tiles[c] / np.prod(box_extents(coef, span), axis=-1)
             if t.is_output:
                 per[p].updates = sent
+                per[p].final_updates = np.minimum(parts[p], sent)
                 per[p].reads = sent - parts[p]
                 if c != compute_node:
                     per[c].fills = deltas - parts[c]
@@ -190,7 +221,7 @@ def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2024", *,
                 if c != compute_node:
                     per[c].fills = deltas
         for i in chain[:-1]:
-            per[i].partition = parts[i]
+            per[i].partition = np.floor(parts[i] + 1e-9) if s.arch.semantics.floor_partitions else parts[i]
             counts[(i, t.name)] = per[i]
     sx, sy = {}, {}
     for i, node in enumerate(s.arch.nodes):

@@ -1,7 +1,8 @@
 """Energy, cycles and validity from access counts: vectorized over a batch of mappings.
 
 * vector accesses = ceil(words / block size) per action; energy = vectors x energy per action x
-  utilized instances (`timeloop-semantics.md` 6.2);
+  utilized instances (`timeloop-semantics.md` 6.2), or utilized clusters where instances share
+  accesses (``cluster_size``);
 * compute cycles = temporal iterations; a level whose bandwidth cannot feed that rate stretches it:
   cycles = ceil(compute cycles / min(1, bandwidth / demand)) (7); total = max over levels;
 * leakage = leak per cycle x total cycles x utilized instances, for every level, kept tensors or not;
@@ -31,9 +32,35 @@ class BatchCosts:
     compute_energy: np.ndarray | None = None
 
 
-def words_per_value(s: NestStructure, node: Storage, tensor: str) -> float:
-    """A tensor of `bits` per value occupies bits/datawidth words of a level."""
-    return s.einsum.tensor(tensor).bits / node.datawidth
+def words_per_value(s: NestStructure, node: Storage, tensor: str, psum: bool = False) -> float:
+    """A tensor of `bits` per value occupies bits/datawidth words of a level; an output's partial sums
+    (``psum``) its ``psum_bits`` when given."""
+    t = s.einsum.tensor(tensor)
+    return (t.psum_bits if psum and t.psum_bits else t.bits) / node.datawidth
+
+
+@dataclass
+class Moved:
+    """One (level, tensor) per instance: vector accesses and words by action at their widths, and the
+    words its tile occupies. An output's reads, fills and non-final updates move partial sums
+    (``psum_bits``); its final updates, one per word of the partition, move output values."""
+
+    vectors: dict[str, np.ndarray]
+    words: dict[str, np.ndarray]
+    occupancy: np.ndarray
+
+    @staticmethod
+    def of(s: NestStructure, node: Storage, tensor: str, c) -> "Moved":
+        w, p = words_per_value(s, node, tensor), words_per_value(s, node, tensor, psum=True)
+        final = c.final_updates if c.final_updates is not None and p != w else 0.0
+        partial = c.updates - final
+        block = node.block_size
+        vec = {"read": vectors(c.reads, p, block), "fill": vectors(c.fills, p, block),
+               "update": vectors(partial, p, block) + vectors(final, w, block)}
+        words = {"read": np.ceil(c.reads * p - 1e-9), "fill": np.ceil(c.fills * p - 1e-9),
+                 "update": np.ceil(partial * p + final * w - 1e-9)}
+        holds_psums = np.asarray(c.reads + c.fills + partial) > 0   # a level only final values reach: w
+        return Moved(vec, words, c.tile * (np.where(holds_psums, p, w) if p != w else w))
 
 
 def vectors(count: np.ndarray, words: float, block: int) -> np.ndarray:
@@ -47,6 +74,15 @@ def priced(s: NestStructure, node: Storage, tensor: str, action: str, count: np.
     return vectors(count, words_per_value(s, node, tensor), node.block_size) * getattr(node.energy, action) * instances
 
 
+def charged_instances(s: NestStructure, node: Storage, used: np.ndarray) -> np.ndarray:
+    """Instances whose accesses are paid: every utilized one, or with clusters (``cluster_size`` > 1
+    instances share one access) the utilized clusters, min(utilized instances, clusters), as
+    Timeloop assumes the utilized instances spread over all clusters."""
+    if node.cluster_size <= 1:
+        return used
+    return np.minimum(used, s.arch.instances(node.name) // node.cluster_size)
+
+
 def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
     arch, B = s.arch, nc.temporal_iterations.shape[0]
     compute_cycles = nc.temporal_iterations.astype(float)
@@ -56,6 +92,7 @@ def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
             out.valid &= (nc.spatial_x[i] <= node.mesh_x) & (nc.spatial_y[i] <= node.mesh_y)
         if not isinstance(node, Storage):
             continue
+        charged = charged_instances(s, node, nc.instances[:, i])
         used = np.zeros(B)
         reads = np.zeros(B)
         writes = np.zeros(B)
@@ -63,16 +100,16 @@ def costs(s: NestStructure, nc: NestCounts) -> BatchCosts:
             c = nc.counts.get((i, t.name))
             if c is None:
                 continue
-            w = words_per_value(s, node, t.name)
-            used += c.tile * w
+            moved = Moved.of(s, node, t.name, c)
+            used += moved.occupancy
             total = 0.0
-            for action, count in (("read", c.reads), ("fill", c.fills), ("update", c.updates)):
-                energy = priced(s, node, t.name, action, count, nc.instances[:, i])
+            for action in ("read", "fill", "update"):
+                energy = moved.vectors[action] * getattr(node.energy, action) * charged
                 out.action_energy[(i, t.name, action)] = energy
                 total = total + energy
             out.tensor_energy[(i, t.name)] = total
-            reads += np.ceil(c.reads * w - 1e-9)
-            writes += np.ceil((c.fills + c.updates) * w - 1e-9)
+            reads += moved.words["read"]
+            writes += moved.words["fill"] + moved.words["update"]
         out.occupancy[i] = used
         out.valid &= used <= node.effective_size
         slowdown = np.ones(B)

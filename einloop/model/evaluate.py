@@ -1,12 +1,15 @@
 """evaluate(einsum, arch, mapping) -> Result: the whole model for one mapping."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from einloop.model.accesses import count_accesses
 from einloop.model.costs import BatchCosts, costs
 from einloop.model.nest import NestStructure, structure_of
 from einloop.model.result import LevelStats, Result, TensorStats
+from einloop.model.semantics import Semantics
 from einloop.spec.arch import Architecture, Compute, Fanout
 from einloop.spec.mapping import Mapping, validate
 from einloop.spec.workload import Einsum
@@ -17,9 +20,13 @@ def _num(x) -> float | int:
     return int(round(x)) if abs(x - round(x)) < 1e-9 else x
 
 
-def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule: str = "2024") -> Result:
+def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule: str = "2025",
+             semantics: Semantics | None = None) -> Result:
     """Evaluate one mapping. Raises SpecError for structural errors; capacity/fanout overflows give
-    ``Result.valid = False`` with the reasons."""
+    ``Result.valid = False`` with the reasons. ``semantics`` overrides the architecture's counting
+    conventions (e.g. ``EXACT`` for the exact counts of a Timeloop input); the result records them."""
+    if semantics is not None:
+        arch = replace(arch, semantics=semantics)
     validate(mapping, einsum, arch)
     s, factors = structure_of(einsum, arch, mapping)
     nc = count_accesses(s, factors, reuse_rule)
@@ -54,7 +61,8 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
             stats = TensorStats(
                 node.name, t.name, int(c.tile[0]), _num(c.partition[0]), _num(r), _num(f), _num(u),
                 _num(r if t.is_output else 0), float(c.multicast[0]), used,
-                *(float(bc.action_energy[(i, t.name, a)][0]) for a in ("read", "fill", "update")))
+                *(float(bc.action_energy[(i, t.name, a)][0]) for a in ("read", "fill", "update")),
+                _num(c.final_updates[0]) if c.final_updates is not None else 0)
             tensors.append(stats)
             dyn += stats.energy
         levels.append(LevelStats(node.name, "storage", inst, used,
@@ -64,10 +72,11 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
     compute_cycles = int(nc.temporal_iterations[0])
     util = einsum.macs / (arch.compute_instances * cycles) if cycles else 0.0
     return Result(einsum.name, arch.name, not reasons, reasons, einsum.macs, cycles, compute_cycles, util,
-                  float(bc.energy[0]), levels, tensors)
+                  float(bc.energy[0]), levels, tensors, reuse_rule=reuse_rule, semantics=arch.semantics.describe(),
+                  notes=list(arch.notes))
 
 
-def evaluate_batch(s: NestStructure, factors: np.ndarray, *, reuse_rule: str = "2024",
+def evaluate_batch(s: NestStructure, factors: np.ndarray, *, reuse_rule: str = "2025",
                    optimistic: bool = False, tensors: tuple[str, ...] | None = None) -> BatchCosts:
     """Energy, cycles and validity of many mappings sharing one loop structure ([B, L] factors).
     ``optimistic`` gives lower bounds valid for every loop order (see count_accesses); ``tensors``

@@ -22,6 +22,7 @@ class TensorStats:
     read_energy: float          # pJ, all instances
     fill_energy: float
     update_energy: float
+    final_updates: float = 0.0  # outputs: updates carrying a final value (the others carry partial sums)
 
     @property
     def energy(self) -> float:
@@ -60,6 +61,9 @@ class Result:
     levels: list[LevelStats] = field(default_factory=list)
     tensors: list[TensorStats] = field(default_factory=list)
     loop_nest: str = ""
+    reuse_rule: str = "2025"    # Timeloop's stride rule the temporal counts follow
+    semantics: dict = field(default_factory=dict)   # counting conventions (einloop.model.semantics)
+    notes: list[str] = field(default_factory=list)  # what the specs' reading estimated or ignored
 
     @property
     def energy_per_compute(self) -> float:

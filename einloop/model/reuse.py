@@ -21,7 +21,9 @@ every step of ``a`` costs ``d_a``. With ``N_k = (b_k - 1) * prod_{i>k} b_i`` ste
 
     fetched = |tile| + sum_k N_k * (d_k if w_k == w_a else |tile|)
 
-(checked against a literal step-by-step simulation in tests/test_model_vs_bruteforce.py).
+(checked against a literal step-by-step simulation in tests/test_model_vs_bruteforce.py). Timeloop's
+temporal extrapolation (``extrapolate=True``) changes only the tile each step starts from: inner loops
+stand at index min(b - 1, 1), so ``w_k = v_k - sum_{i<k} (min(b_i, 2) - 1) v_i``.
 """
 from __future__ import annotations
 
@@ -36,12 +38,17 @@ def overlap(extents: np.ndarray, shift: np.ndarray) -> np.ndarray:
     return np.prod(np.maximum(extents - np.abs(shift), 0), axis=-1)
 
 
-def delta_sum(extents: np.ndarray, translations: np.ndarray, bounds: np.ndarray, rule: str = "2024") -> np.ndarray:
+def delta_sum(extents: np.ndarray, translations: np.ndarray, bounds: np.ndarray, rule: str = "2025", *,
+              extrapolate: bool = False) -> np.ndarray:
     """Total words fetched into a tile over the whole run (first fill included), per batch row.
 
     extents:      [B, J]    tile extent per tensor dimension
     translations: [B, n, J] per-step translation of each temporal loop outside the tile, inner to outer
     bounds:       [B, n]    loop bounds
+    extrapolate:  Timeloop's temporal extrapolation: every loop evaluates its iterations 0 and 1 and
+                  counts iteration 1 for each later one, so the tile an outer loop steps from is the one
+                  where every inner loop stands at index min(b - 1, 1), not b - 1. It hides the reuse
+                  across an outer loop's boundary that the exact count (False) keeps.
     """
     if rule not in RULES and rule != BOUND_RULE:
         raise ValueError(f"reuse rule must be one of {RULES}")
@@ -50,7 +57,8 @@ def delta_sum(extents: np.ndarray, translations: np.ndarray, bounds: np.ndarray,
     if n == 0:
         return full
     w = translations.copy()
-    w[:, 1:] -= np.cumsum((bounds[:, :-1, None] - 1) * translations[:, :-1], axis=1)
+    back = np.minimum(bounds[:, :-1, None], 2) if extrapolate else bounds[:, :-1, None]
+    w[:, 1:] -= np.cumsum((back - 1) * translations[:, :-1], axis=1)
     cost = full[:, None] - overlap(extents[:, None, :], w)                       # d_k
     outer = np.concatenate([np.cumprod(bounds[:, ::-1], axis=1)[:, ::-1][:, 1:], np.ones((B, 1), np.int64)], axis=1)
     steps = (bounds - 1) * outer                                                  # N_k

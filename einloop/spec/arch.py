@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from einloop.errors import SpecError
+from einloop.model.semantics import EXACT, Semantics
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Storage:
     area: float = 0.0                    # um^2 per instance
     component_class: str = "storage"
     energy_source: str = ""
+    cluster_size: int = 1                # instances sharing one access (Timeloop's cluster_size)
 
     @property
     def effective_size(self) -> float:
@@ -73,11 +75,14 @@ Node = Storage | Fanout | Compute
 
 @dataclass(frozen=True)
 class Architecture:
-    """Nodes outer to inner; the last node is the compute unit."""
+    """Nodes outer to inner; the last node is the compute unit. ``semantics``: the counting conventions
+    its evaluations follow (Timeloop's for Timeloop inputs, see einloop.model.semantics)."""
 
     name: str
     nodes: tuple[Node, ...]
     cycle_seconds: float = 1e-9
+    semantics: Semantics = EXACT
+    notes: tuple[str, ...] = ()          # what reading the specs estimated or ignored; every result repeats it
 
     def __post_init__(self):
         if not self.nodes or not isinstance(self.nodes[-1], Compute):

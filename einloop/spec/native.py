@@ -53,6 +53,7 @@ class EinsumSpec(_Spec):
     einsum: str
     ranks: dict[str, Bound]
     bits: dict[str, Bits] = {}
+    psum_bits: Bits | None = Field(None, description="bits of the output's partial sums (default: its bits)")
     op: Annotated[str, AfterValidator(_known_op)] = "mac"
 
 
@@ -152,7 +153,8 @@ def read_workload(data: Any, file: str = "") -> Workload:
     einsums = []
     for i, e in enumerate(spec.einsums):
         try:
-            einsum = Einsum.parse(e.einsum, e.ranks, name=e.name or "", bits=e.bits, default_bits=spec.bits)
+            einsum = Einsum.parse(e.einsum, e.ranks, name=e.name or "", bits=e.bits, default_bits=spec.bits,
+                                  psum_bits=e.psum_bits)
             if e.op != "mac":
                 einsum = Einsum(einsum.name, einsum.ranks, einsum.tensors, einsum.text, e.op)
         except SpecError as err:

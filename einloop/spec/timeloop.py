@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from einloop.errors import SpecError
+from einloop.model.semantics import TIMELOOP
 from einloop.spec.arch import ActionEnergy, Architecture, Compute, Fanout, Storage
 from einloop.spec.einsum import AffineIndex
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
+from einloop.spec.timeloop_factors import parse_permutation
 from einloop.spec.workload import Einsum, Tensor
 from einloop.spec.yamlio import number
 
@@ -209,6 +211,7 @@ def read_architecture(doc: dict, file: str) -> tuple[Architecture, dict[str, str
     word = int(number(storages[0].attrs.get("datawidth", 8), field=f"{storages[0].name}.datawidth", file=file,
                       integer=True, minimum=1)) if storages else 8
     nodes: list = []
+    notes: list[str] = []
     spatial_target: dict[str, str] = {}
     for k, c in enumerate(comps):
         if k > 0:
@@ -222,16 +225,56 @@ def read_architecture(doc: dict, file: str) -> tuple[Architecture, dict[str, str
                 nodes.append(Fanout(fan, fx, fy))
                 spatial_target[prev.name] = fan
         if k == len(comps) - 1:
-            acts = ert.get(c.name, {})
-            # Timeloop v4 charges no leakage to the arithmetic level; neither do we for its inputs.
-            nodes.append(Compute(c.name, _first(acts, _COMPUTE_ACTIONS), 0.0, art.get(c.name, 0.0),
-                                 c.cls, "ERT" if acts else ""))
+            nodes.append(_compute(c, ert.get(c.name, {}), art.get(c.name, 0.0), word, file, notes))
         elif not _is_dummy(c):
-            nodes.append(_storage(c, ert.get(c.name, {}), art.get(c.name, 0.0), word, file))
-    return Architecture(str(comps[0].attrs.get("name", "timeloop")), tuple(nodes), cycle), spatial_target, word
+            nodes.append(_storage(c, ert.get(c.name, {}), art.get(c.name, 0.0), word, file, notes))
+    return (Architecture(str(comps[0].attrs.get("name", "timeloop")), tuple(nodes), cycle, TIMELOOP,
+                         tuple(notes)), spatial_target, word)
 
 
-def _storage(c: _Component, acts: dict[str, float], area: float, word: int, file: str) -> Storage:
+def _compute(c: _Component, acts: dict[str, float], area: float, word: int, file: str,
+             notes: list[str]) -> Compute:
+    """The arithmetic level: its ERT compute energy, else the component library's estimate.
+    Timeloop v4 charges no leakage to the arithmetic level; neither do we for its inputs."""
+    if any(a in acts for a in _COMPUTE_ACTIONS):
+        return Compute(c.name, _first(acts, _COMPUTE_ACTIONS), 0.0, area, c.cls, "ERT")
+    attrs = {k: c.attrs[k] for k in ("width", "datawidth", "format") if k in c.attrs}
+    est = library_estimate(c, attrs or {"datawidth": word}, file, notes)
+    return Compute(c.name, est.compute, 0.0, area or est.area, c.cls, est.source)
+
+
+# Timeloop / Accelergy class names -> einloop component library classes
+_LIBRARY_CLASS = {"dram": "DRAM", "sram": "SRAM", "smartbuffer_sram": "SRAM", "regfile": "regfile",
+                  "smartbuffer_rf": "regfile", "smartbuffer_regfile": "regfile", "reg": "register",
+                  "register": "register", "intmac": "intmac", "fpmac": "fpmac", "mac": "intmac",
+                  "adder": "adder", "multiplier": "multiplier"}
+
+
+def library_estimate(c: _Component, attrs: dict, file: str, notes: list[str]):
+    """A component the ERT gives no energy: einloop's component library estimate, said in ``notes``;
+    a class the library has no model for is an error naming the component."""
+    from einloop.components import classes, estimate
+
+    sub = str(c.attrs.get("subclass", "") or "")
+    cls = _LIBRARY_CLASS.get(c.cls.lower()) or _LIBRARY_CLASS.get(sub.lower())
+    fld = f"architecture.{c.name}"
+    if cls is None:
+        raise SpecError(f"component {c.name} (class {c.cls!r}) has no energy in the ERT and einloop's component "
+                        f"library has no model for it; give its ERT, or a class among: {', '.join(classes())}",
+                        file=file, field=f"{fld}.class")
+    tech = c.attrs.get("technology", 45)
+    try:
+        nm = float(str(tech).lower().replace("nm", "").strip())
+        est = estimate(cls, {**{k: v for k, v in c.attrs.items() if k in ("type", "n_banks")}, **attrs}, nm)
+    except (SpecError, ValueError) as err:
+        raise SpecError(f"component {c.name} has no energy in the ERT and einloop's {cls} estimate needs: {err}",
+                        file=file, field=fld) from None
+    notes.append(f"{c.name}: no ERT energy; einloop's component library estimate used ({est.source})")
+    return est
+
+
+def _storage(c: _Component, acts: dict[str, float], area: float, word: int, file: str,
+             notes: list[str]) -> Storage:
     a = c.attrs
 
     def num(key, default=None, **kw):
@@ -244,14 +287,21 @@ def _storage(c: _Component, acts: dict[str, float], area: float, word: int, file
     size = num("size", None, minimum=0)
     if size is None and depth is not None:
         size = depth * block
-    cluster = num("cluster_size", 1)
+    cluster = num("cluster_size", 1, integer=True, minimum=1)
     if cluster != 1:
         block = max(1, int(width // (datawidth * cluster)))
-    energy = ActionEnergy(acts.get("read", 0.0), _first(acts, ("fill", "write")), _first(acts, ("update", "write")),
-                          acts.get("leak", 0.0))
+    if any(a in acts for a in ("read", "write", "fill", "update")):
+        energy = ActionEnergy(acts.get("read", 0.0), _first(acts, ("fill", "write")),
+                              _first(acts, ("update", "write")), acts.get("leak", 0.0))
+        source = "ERT"
+    else:
+        est = library_estimate(c, {"width": width, "datawidth": datawidth,
+                                   **({"depth": int(depth)} if depth is not None else {})}, file, notes)
+        energy, source = ActionEnergy(est.read, est.write, est.update, est.leak), est.source
+        area = area or est.area
     return Storage(c.name, None if size is None else int(size), word, block, num("read_bandwidth"),
                    num("write_bandwidth"), num("shared_bandwidth"), float(num("multiple_buffering", 1.0)),
-                   energy, area, c.cls, "ERT" if acts else "")
+                   energy, area, c.cls, source, int(cluster))
 
 
 # ---- mapping ----------------------------------------------------------------------------------
@@ -267,21 +317,6 @@ def _factors(text, dims: list[str], file: str, fld: str) -> dict[str, int]:
                             file=file, field=fld)
         out[m.group(1)] = int(m.group(2))
     return out
-
-
-def _permutation(text, dims: list[str], file: str, fld: str) -> list[str]:
-    """Dimensions inner to outer."""
-    if isinstance(text, list):
-        perm = [str(x) for x in text]
-    elif all(len(d) == 1 for d in dims):
-        perm = [ch for ch in str(text) if not ch.isspace() and ch != ","]
-    else:
-        perm = [p for p in re.split(r"[,\s]+", str(text).strip()) if p]
-    bad = [p for p in perm if p not in dims]
-    if bad:
-        raise SpecError(f"unknown dimension(s) {', '.join(bad)} in permutation; dimensions: {', '.join(dims)}",
-                        file=file, field=fld)
-    return perm
 
 
 def read_mapping(directives: list, einsum: Einsum, arch: Architecture, spatial_target: dict[str, str],
@@ -321,7 +356,7 @@ def read_mapping(directives: list, einsum: Einsum, arch: Architecture, spatial_t
             raise SpecError(f"unknown directive type {kind!r}; allowed: temporal, spatial, bypass, datatype",
                             file=file, field=f"{fld}.type")
         factors = _factors(d.get("factors", ""), dims, file, f"{fld}.factors")
-        perm = _permutation(d.get("permutation", "".join(dims) if all(len(x) == 1 for x in dims) else dims),
+        perm = parse_permutation(d.get("permutation", "".join(dims) if all(len(x) == 1 for x in dims) else dims),
                             dims, file, f"{fld}.permutation")
         perm += [x for x in dims if x not in perm]
         if kind == "temporal":
@@ -363,6 +398,7 @@ class TimeloopSpec:
     mapping: Mapping
     word_bits: int
     fanout_of: dict[str, str] = field(default_factory=dict)   # timeloop spatial target -> fanout node
+    dummies: frozenset[str] = frozenset()                     # timeloopfe dummy levels (hold nothing)
 
 
 def read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
@@ -377,6 +413,18 @@ def read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
 
 def _read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
     arch, targets, word = read_architecture(doc, origin.get("architecture", ""))
+    sparse = doc.get("sparse_optimizations")
+    if sparse and (not isinstance(sparse, dict) or sparse.get("targets")):
+        arch = replace(arch, notes=arch.notes + (
+            "sparse_optimizations ignored: einloop evaluates this input dense (every value moved and computed; "
+            "Sparseloop's gating, skipping and compressed formats are not modelled)",))
     einsum = read_problem(doc.get("problem"), origin.get("problem", ""), word)
     mapping = read_mapping(doc.get("mapping") or [], einsum, arch, targets, origin.get("mapping", ""))
-    return TimeloopSpec(einsum, arch, mapping, word, targets)
+    return TimeloopSpec(einsum, arch, mapping, word, targets, dummy_levels(doc, origin.get("architecture", "")))
+
+
+def dummy_levels(doc: dict, file: str) -> frozenset[str]:
+    """Names of timeloopfe's dummy levels (class ``dummy_storage``): fanouts or nothing in einloop."""
+    arch = doc["architecture"]
+    comps = _flattened(arch["subtree"], {}, file) if "subtree" in arch else _nested(arch.get("nodes", []), {}, (1, 1), file)
+    return frozenset(c.name for c in comps[:-1] if _is_dummy(c))

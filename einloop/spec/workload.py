@@ -17,6 +17,7 @@ class Tensor:
     indices: tuple[AffineIndex, ...]
     bits: int = 8
     is_output: bool = False
+    psum_bits: int | None = None   # an output's partial-sum (accumulator) width; None: ``bits``
 
     @property
     def ranks(self) -> tuple[str, ...]:
@@ -67,9 +68,12 @@ class Einsum:
     def _check_tensors(self) -> None:
         """Bits per value and index coefficients are per-access factors below 2**16; offsets below 2**31."""
         for t in self.tensors:
-            if isinstance(t.bits, bool) or not isinstance(t.bits, int) or not 1 <= t.bits <= MAX_FACTOR:
-                raise SpecError(f"bits per value must be an integer from 1 to 2**16, got {shorten(t.bits)}",
-                                field=f"bits.{t.name}")
+            for what, bits in (("bits", t.bits), ("psum_bits", t.psum_bits)):
+                if bits is None and what == "psum_bits":
+                    continue
+                if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= MAX_FACTOR:
+                    raise SpecError(f"bits per value must be an integer from 1 to 2**16, got {shorten(bits)}",
+                                    field=f"{what}.{t.name}" if what == "bits" else what)
             for idx in t.indices:
                 if any(abs(c) > MAX_FACTOR for _, c in idx.terms) or abs(idx.offset) > MAX_OFFSET:
                     raise SpecError(f"index {shorten(str(idx))} of tensor {t.name}: coefficients are at most 2**16 "
@@ -77,8 +81,9 @@ class Einsum:
 
     @staticmethod
     def parse(text: str, ranks: dict[str, int], *, name: str = "", bits: dict[str, int] | None = None,
-              default_bits: int = 8) -> "Einsum":
-        """Build an Einsum from its string, rank bounds and optional bits per tensor."""
+              default_bits: int = 8, psum_bits: int | None = None) -> "Einsum":
+        """Build an Einsum from its string, rank bounds, optional bits per tensor and the output's
+        partial-sum bits."""
         parsed = parse_einsum(text)
         bits = dict(bits or {})
         accesses = [(parsed.output, True)] + [(a, False) for a in parsed.inputs]
@@ -87,7 +92,8 @@ class Einsum:
         if unknown:
             raise SpecError(f"bits given for unknown tensor(s) {', '.join(unknown)}; tensors: {', '.join(sorted(names))}",
                             field="bits")
-        tensors = tuple(Tensor(a.tensor, a.indices, int(bits.get(a.tensor, default_bits)), out) for a, out in accesses)
+        tensors = tuple(Tensor(a.tensor, a.indices, int(bits.get(a.tensor, default_bits)), out,
+                               psum_bits if out else None) for a, out in accesses)
         return Einsum(name or parsed.output.tensor, dict(ranks), tensors, text)
 
     def padded(self, bounds: dict[str, int]) -> "Einsum":

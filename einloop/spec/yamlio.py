@@ -22,6 +22,7 @@ from einloop.spec.limits import (MAX_ECHO, MAX_FILE_BYTES, MAX_PATH_CHARS, MAX_Y
 
 _MERGE = "tag:yaml.org,2002:merge"
 _MAX_INT_DIGITS = 40
+from einloop.spec.timeloop_folder import TEMPLATE_SUFFIXES, render_template
 
 
 class _Loader(yaml.SafeLoader):
@@ -180,6 +181,11 @@ def load_yaml(path: str | Path) -> dict:
     """One YAML file as a dict; a bad path, bad bytes or broken YAML is a SpecError naming the file."""
     text = read_text(path)
     try:
+        if Path(path).suffix in TEMPLATE_SUFFIXES:   # Jinja: rendered in a sandbox (spec/timeloop_folder.py)
+            text = render_template(text, Path(path))
+            if len(text.encode()) > MAX_FILE_BYTES:
+                raise SpecError(f"the rendered template has more than {MAX_FILE_BYTES:,} bytes (einloop's limit)",
+                                file=str(path))
         data = _parse(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
