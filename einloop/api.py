@@ -11,7 +11,7 @@ from einloop.model.result import Result
 from einloop.spec import native
 from einloop.spec.arch import Architecture
 from einloop.spec.fused import read_fused_mapping
-from einloop.spec.mapping import Mapping
+from einloop.spec.mapping import Mapping, resolve
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
 from einloop.spec.timeloop_constraints import Levels, read_timeloop_constraints
 from einloop.spec.timeloop_v03 import is_legacy, prepare
@@ -36,8 +36,20 @@ class Spec:
 
 
 def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
-    """Load and merge YAML files; sections may be split across files (later files win)."""
+    """Load and merge YAML files; sections may be split across files (later files win).
+
+    A SpecError that does not say which file it is about names every given file.
+    """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    try:
+        return _load(paths, format)
+    except SpecError as err:
+        if err.file or (err.field or "").startswith("--"):
+            raise
+        raise err.within(file=", ".join(dict.fromkeys(str(p) for p in paths))) from None
+
+
+def _load(paths: list[str | Path], format: str) -> Spec:
     if format not in FORMATS:
         raise SpecError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}", field="--format")
     doc, origin = load_merged(paths)
@@ -83,8 +95,16 @@ def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2
     for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
         if value is None:
             raise SpecError(f"no '{what}' section in the given files ({', '.join(sorted(set(spec.files.values())))})")
-    return evaluate(spec.workload.einsum(einsum), spec.arch, spec.mapping, reuse_rule=reuse_rule,
-                    semantics=semantics)
+    chosen = spec.workload.einsum(einsum)
+    try:
+        mapping = resolve(spec.mapping, chosen)
+        return evaluate(chosen, spec.arch, mapping, reuse_rule=reuse_rule, semantics=semantics)
+    except SpecError as err:
+        if err.file:
+            raise
+        every = ", ".join(sorted(set(spec.files.values())))
+        mapping_error = (err.field or "").startswith("mapping")
+        raise err.within(file=(spec.files.get("mapping") if mapping_error else None) or every or None) from None
 
 
 __all__ = ["Spec", "load", "load_timeloop", "timeloop_files", "evaluate", "evaluate_spec", "Result"]

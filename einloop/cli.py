@@ -3,9 +3,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from einloop.errors import SpecError
+from einloop.spec.limits import shorten
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as a SpecError (one line, exit code 2) instead of exiting."""
+
+    def error(self, message: str):
+        raise SpecError(f"{message} (see '{self.prog} --help')")
 
 
 def _eval(args) -> int:
@@ -33,8 +42,8 @@ def _eval(args) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="einloop", description="Model, map and explore tensor-algebra accelerators.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = _Parser(prog="einloop", description="Model, map and explore tensor-algebra accelerators.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     e = sub.add_parser("eval", help="evaluate a mapping: workload + architecture + mapping YAML (einloop or Timeloop)")
     e.add_argument("files", nargs="+", help="YAML files; sections may be split across files")
     e.add_argument("--format", choices=["auto", "einloop", "timeloop"], default="auto")
@@ -69,15 +78,38 @@ def _extensions():
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; bad input is one line on stderr and exit code 2, an internal error exit code 3."""
     try:
+        args = _parser().parse_args(argv)
         return args.run(args)
     except SpecError as err:
-        print(f"einloop: error: {err}", file=sys.stderr)
+        print(f"einloop: error: {_one_line(str(err))}", file=sys.stderr)
         return 2
+    except SystemExit as done:                      # --help and --version
+        return done.code if isinstance(done.code, int) else 0
     except KeyboardInterrupt:
         print("einloop: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except Exception as err:  # noqa: BLE001 - the net under every cause the fuzz test found and fixed
+        print(f"einloop: internal error ({type(err).__name__}): {_one_line(shorten(str(err), 200))}; "
+              "this is a bug in einloop, please report it with the input files", file=sys.stderr)
+        return 3
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _silence_stdout() -> None:
+    """After the reader closed the pipe (``einloop eval --json ... | head``), drop what is left unflushed."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

@@ -22,19 +22,22 @@ def register(sub) -> None:
 
 
 def mapping_dict(mapping) -> list[dict]:
-    """A mapping in einloop's YAML form (loops outer to inner)."""
+    """A mapping in einloop's YAML form (loops outer to inner, ``RANK=FACTOR``: reads back unambiguously)."""
+    from einloop.spec.mapping import loops_text
     out = []
     for n in mapping.nodes:
         d = {"target": n.target}
-        temporal = [f"{l.rank}{l.factor}" for l in n.loops if not l.spatial]
+        temporal = [l for l in n.loops if not l.spatial]
         if temporal:
-            d["temporal"] = " ".join(temporal)
+            d["temporal"] = loops_text(temporal)
         for axis in ("X", "Y"):
-            loops = [f"{l.rank}{l.factor}" for l in n.loops if l.spatial == axis]
+            loops = [l for l in n.loops if l.spatial == axis]
             if loops:
-                d.setdefault("spatial", {})[axis] = " ".join(loops)
+                d.setdefault("spatial", {})[axis] = loops_text(loops)
         if n.keep is not None:
             d["keep"] = sorted(n.keep)
+        elif n.bypass:
+            d["bypass"] = sorted(n.bypass)
         out.append(d)
     return out
 

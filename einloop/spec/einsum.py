@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass
 
 from einloop.errors import SpecError
+from einloop.spec.limits import shorten
+
+_MAX_DIGITS = 12
 
 _TOKEN = re.compile(r"\s*(?:(?P<int>\d+)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>\+=|[\[\],*+\-=]))")
 
@@ -54,9 +57,12 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise SpecError(f"unexpected character {text[pos:].lstrip()[:1]!r} at column {pos + 1} in {text!r}; "
+            raise SpecError(f"unexpected character {text[pos:].lstrip()[:1]!r} at column {pos + 1} in {shorten(text)}; "
                             "allowed: tensor names, [ ], rank names, integers, + - * , and '=' or '+='")
         kind = m.lastgroup
+        if kind == "int" and len(m.group(kind)) > _MAX_DIGITS:
+            raise SpecError(f"integer of {len(m.group(kind))} digits at column {pos + 1} in {shorten(text)}; "
+                            f"index coefficients and offsets have at most {_MAX_DIGITS} digits")
         out.append((kind, m.group(kind)))
         pos = m.end()
     return out
@@ -73,8 +79,8 @@ class _Parser:
         tok = self.peek()
         if tok is None or tok[0] != kind or (value is not None and tok[1] != value):
             want = value or kind
-            got = tok[1] if tok else "end of text"
-            raise SpecError(f"expected {want!r} but found {got!r} in Einsum {self.text!r}")
+            got = shorten(tok[1]) if tok else "end of text"
+            raise SpecError(f"expected {want!r} but found {got} in Einsum {shorten(self.text)}")
         self.i += 1
         return tok[1]
 
@@ -131,15 +137,15 @@ def parse_einsum(text: str) -> ParsedEinsum:
     out = p.access()
     tok = p.peek()
     if tok not in (("op", "+="), ("op", "=")):
-        raise SpecError(f"expected '+=' after the output tensor in Einsum {text!r}")
+        raise SpecError(f"expected '+=' after the output tensor in Einsum {shorten(text)}")
     p.i += 1
     inputs = [p.access()]
     while p.peek() == ("op", "*"):
         p.take("op", "*")
         inputs.append(p.access())
     if p.peek() is not None:
-        raise SpecError(f"unexpected {p.peek()[1]!r} after the last operand in Einsum {text!r}")
+        raise SpecError(f"unexpected {shorten(p.peek()[1])} after the last operand in Einsum {shorten(text)}")
     names = [out.tensor] + [a.tensor for a in inputs]
     if len(set(names)) != len(names):
-        raise SpecError(f"a tensor appears twice in Einsum {text!r}")
+        raise SpecError(f"a tensor appears twice in Einsum {shorten(text)}")
     return ParsedEinsum(out, tuple(inputs))

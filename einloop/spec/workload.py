@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from einloop.errors import SpecError
 from einloop.spec.einsum import AffineIndex, parse_einsum
+from einloop.spec.limits import BOUND_REASON, MAX_BOUND, MAX_FACTOR, MAX_ITERATIONS, MAX_OFFSET, shorten
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,14 @@ class Einsum:
     def __post_init__(self):
         for r, b in self.ranks.items():
             if not isinstance(b, int) or isinstance(b, bool) or b < 1:
-                raise SpecError(f"rank bound must be a positive integer, got {b!r}", field=f"ranks.{r}")
+                raise SpecError(f"rank bound must be a positive integer, got {shorten(b)}", field=f"ranks.{r}")
+            if b > MAX_BOUND:
+                raise SpecError(f"rank bound {b:,} is above einloop's ceiling 2**31 ({BOUND_REASON})",
+                                field=f"ranks.{r}")
+        if math.prod(self.ranks.values()) > MAX_ITERATIONS:
+            raise SpecError(f"the rank bounds multiply to {math.prod(self.ranks.values()):.3e} iterations, above "
+                            f"einloop's ceiling 2**47 ({BOUND_REASON})", field="ranks")
+        self._check_tensors()
         used = {r for t in self.tensors for r in t.ranks}
         missing = sorted(used - set(self.ranks))
         if missing:
@@ -56,6 +64,20 @@ class Einsum:
                             f"bounded ranks: {', '.join(self.ranks) or 'none'}", field="ranks")
         if sum(t.is_output for t in self.tensors) != 1:
             raise SpecError("an Einsum has exactly one output tensor", field="einsum")
+
+    def _check_tensors(self) -> None:
+        """Bits per value and index coefficients are per-access factors below 2**16; offsets below 2**31."""
+        for t in self.tensors:
+            for what, bits in (("bits", t.bits), ("psum_bits", t.psum_bits)):
+                if bits is None and what == "psum_bits":
+                    continue
+                if isinstance(bits, bool) or not isinstance(bits, int) or not 1 <= bits <= MAX_FACTOR:
+                    raise SpecError(f"bits per value must be an integer from 1 to 2**16, got {shorten(bits)}",
+                                    field=f"{what}.{t.name}" if what == "bits" else what)
+            for idx in t.indices:
+                if any(abs(c) > MAX_FACTOR for _, c in idx.terms) or abs(idx.offset) > MAX_OFFSET:
+                    raise SpecError(f"index {shorten(str(idx))} of tensor {t.name}: coefficients are at most 2**16 "
+                                    f"and offsets at most 2**31 in size ({BOUND_REASON})", field="einsum")
 
     @staticmethod
     def parse(text: str, ranks: dict[str, int], *, name: str = "", bits: dict[str, int] | None = None,
@@ -132,14 +154,49 @@ class Workload:
             raise SpecError(f"Einsum name(s) {', '.join(dup)} used twice; names must be unique", field="einsums")
         if not self.einsums:
             raise SpecError("a workload needs at least one Einsum", field="einsums")
+        writers: dict[str, str] = {}
+        for e in self.einsums:
+            if e.output.name in writers:
+                raise SpecError(f"tensor {e.output.name} is written by two Einsums ({writers[e.output.name]} and "
+                                f"{e.name}); each tensor has one producer", field="einsums")
+            writers[e.output.name] = e.name
+        cycle = self._cycle(writers)
+        if cycle:
+            raise SpecError(f"the Einsums form a cycle ({' -> '.join(cycle)}): a tensor depends on itself",
+                            field="einsums")
+
+    def _cycle(self, writers: dict[str, str]) -> list[str]:
+        """Einsum names along a dependency cycle (producer -> consumer), or [] if the cascade is acyclic."""
+        after = {e.name: sorted({writers[t.name] for t in e.inputs if t.name in writers}) for e in self.einsums}
+        state: dict[str, int] = {}            # 1 = on the current path, 2 = done
+        for start in after:
+            stack, path = [(start, iter(after[start]))], [start]
+            state[start] = state.get(start) or 1
+            if state[start] == 2:
+                continue
+            while stack:
+                node, rest = stack[-1]
+                nxt = next(rest, None)
+                if nxt is None:
+                    state[node] = 2
+                    stack.pop()
+                    path.pop()
+                elif state.get(nxt) == 1:
+                    return list(reversed(path[path.index(nxt):] + [nxt]))
+                elif state.get(nxt) is None:
+                    state[nxt] = 1
+                    stack.append((nxt, iter(after[nxt])))
+                    path.append(nxt)
+        return []
 
     def einsum(self, name: str | None = None) -> Einsum:
+        """The Einsum named ``name`` (default: the first)."""
         if name is None:
             return self.einsums[0]
         for e in self.einsums:
             if e.name == name:
                 return e
-        raise SpecError(f"no Einsum named {name!r}; Einsums: {', '.join(e.name for e in self.einsums)}",
+        raise SpecError(f"no Einsum named {shorten(name)}; Einsums: {', '.join(e.name for e in self.einsums)}",
                         field="einsum")
 
     def producers(self) -> dict[str, str]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.errors import SpecError
+from einloop.spec.limits import MAX_FACTOR, MAX_PATH_CHARS, shorten
+from einloop.spec.yamlio import checked_path
 from einloop.spec.arch import Architecture
 from einloop.spec.workload import Workload
 from einloop.workloads import analysis as A
@@ -28,6 +30,24 @@ def _looks_like_file(name: str) -> bool:
     return name.lower().endswith((".yaml", ".yml")) or "/" in name or "\\" in name
 
 
+def _is_file(name: str) -> bool:
+    """Path.is_file() that says False for names the OS refuses (too long, NUL) instead of raising."""
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _missing(name: str, what: str, field: str) -> SpecError:
+    """The error for a file that cannot be read: yamlio's reason (too long, a folder...) or 'no such file'."""
+    try:
+        checked_path(name)
+    except SpecError as err:
+        if err.message != "file not found":
+            return SpecError(err.message, file=err.file, field=field)
+    return SpecError(f"no such {what} file {shorten(name)}", field=field)
+
+
 def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = None,
                   bits: int | None = None) -> Workload:
     """A workload from an einloop YAML file or from the zoo (``name`` or ``zoo:name``).
@@ -36,10 +56,13 @@ def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = 
     """
     from einloop.workloads import zoo
 
-    if not name.startswith(ZOO_PREFIX) and (Path(name).is_file() or _looks_like_file(name)):
-        if not Path(name).is_file():
-            raise SpecError(f"no such workload file {name!r}; give an einloop YAML file or a zoo name "
-                            f"({', '.join(zoo.names())})", field="WORKLOAD")
+    if not name.startswith(ZOO_PREFIX) and (_is_file(name) or _looks_like_file(name)):
+        if not _is_file(name):
+            err = _missing(name, "workload", "WORKLOAD")
+            if err.file:
+                raise err
+            raise SpecError(f"{err.message}; give an einloop YAML file or a zoo name ({', '.join(zoo.names())})",
+                            field="WORKLOAD")
         given = [f"--{k}" for k, v in (("batch", batch), ("seq-len", seq_len), ("bits", bits)) if v is not None]
         if given:
             raise SpecError(f"{', '.join(given)} appl{'ies' if len(given) == 1 else 'y'} to zoo workloads only; "
@@ -57,9 +80,10 @@ def load_workload(name: str, *, batch: int | None = None, seq_len: int | None = 
 
 
 def load_architecture(path: str) -> Architecture:
+    """The architecture of an einloop or Timeloop YAML file (``--arch``)."""
     from einloop import api
-    if not Path(path).is_file():
-        raise SpecError(f"no such architecture file {path!r}", field="--arch")
+    if not _is_file(path):
+        raise _missing(path, "architecture", "--arch")
     spec = api.load([path])
     if spec.arch is None:
         raise SpecError("no 'architecture' section in this file", file=path, field="--arch")
@@ -199,11 +223,14 @@ def _text(wl: Workload, table, totals, roof: A.Roofline | None, params: RoofPara
 
 # ---- the command ---------------------------------------------------------------------------------
 def analyze(args) -> int:
+    """``einloop analyze``: the table (or JSON) of a workload, with the roofline of ``--arch``."""
     if args.plot and not args.arch:
         raise SpecError("needs --arch (the roofline is drawn for an architecture)", field="--plot")
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise SpecError(f"cannot save a roofline as {Path(args.plot).suffix or 'a file without suffix'!r}; "
                         "use .png, .svg or .pdf", field="--plot")
+    if args.plot:
+        _check_plot_path(args.plot)
     wl = load_workload(args.workload, batch=args.batch, seq_len=args.seq_len, bits=args.bits)
     arch = load_architecture(args.arch) if args.arch else None
     table = A.einsum_table(wl, total=True)
@@ -238,18 +265,35 @@ def analyze(args) -> int:
     return 0
 
 
+def _check_plot_path(plot: str) -> None:
+    """The roofline file can be written: a short enough name in an existing folder."""
+    path = Path(plot)
+    if len(plot) > MAX_PATH_CHARS or any(len(part.encode()) > 255 for part in path.parts):
+        raise SpecError(f"file name too long ({len(plot)} characters)", field="--plot")
+    folder = path.parent
+    if not folder.is_dir():
+        raise SpecError(f"folder {shorten(str(folder))} does not exist; create it first", field="--plot")
+    if path.is_dir():
+        raise SpecError(f"{shorten(plot)} is a folder; give a file name ending in .png, .svg or .pdf",
+                        field="--plot")
+
+
 def _positive_int(text: str) -> int:
+    """An argparse type: an integer from 1 to 2**16 (batch, sequence length, bits are count factors)."""
     import argparse
     try:
-        v = int(text)
+        v = int(text) if len(text) <= 12 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {v}")
+        v = None
+    if v is None:
+        raise argparse.ArgumentTypeError(f"not an integer: {shorten(text)}")
+    if not 1 <= v <= MAX_FACTOR:
+        raise argparse.ArgumentTypeError(f"must be an integer from 1 to {MAX_FACTOR:,} (2**16), got {v}")
     return v
 
 
 def register(subparsers) -> None:
+    """Add the ``analyze`` sub-command to the CLI."""
     p = subparsers.add_parser(
         "analyze", help="per-Einsum MACs, tensor sizes, intensity and minimum traffic; roofline with --arch",
         description="Analyze a workload without a mapping: MACs, tensor sizes (elements, bytes), operational "
