@@ -39,23 +39,44 @@ class Storage:
     component_class: str = "storage"
     energy_source: str = ""
     cluster_size: int = 1                # instances sharing one access (Timeloop's cluster_size)
+    tensor_bits: tuple[tuple[str, int], ...] = ()   # (tensor, bits per value here): overrides the tensor's
+    # bits and partial-sum bits at this level only (e.g. 24-bit partial sums in an accumulator)
+
+    def bits_of(self, tensor: str) -> int | None:
+        """Bits per value of ``tensor`` at this level when the level sets its own, else None."""
+        return next((b for t, b in self.tensor_bits if t == tensor), None)
 
     @property
     def effective_size(self) -> float:
         return math.inf if self.size is None else math.floor(self.size / self.multiple_buffering)
 
 
+Sharing = bool | frozenset   # every tensor (True), none (False), or the tensors named
+
+
 @dataclass(frozen=True)
 class Fanout:
-    """A spatial fanout: every child of this node is replicated mesh_x x mesh_y times."""
+    """A spatial fanout: every child of this node is replicated mesh_x x mesh_y times.
+
+    ``multicast``: whether children holding the same tile of an input share one parent read;
+    ``reduction``: whether they merge an output's updates into one (and share its reads back). Each
+    is True (every tensor), False (none: each child's words move separately, AccelForge's
+    ``may_reuse: Nothing``, Timeloop's ``no_multicast_no_reduction``) or a set of tensor names."""
 
     name: str
     mesh_x: int = 1
     mesh_y: int = 1
+    multicast: Sharing = True
+    reduction: Sharing = True
 
     @property
     def size(self) -> int:
         return self.mesh_x * self.mesh_y
+
+    def shares(self, tensor: str, is_output: bool) -> bool:
+        """Whether children with equal tiles of ``tensor`` share the parent's accesses here."""
+        rule = self.reduction if is_output else self.multicast
+        return rule if isinstance(rule, bool) else tensor in rule
 
 
 @dataclass(frozen=True)

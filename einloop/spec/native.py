@@ -57,6 +57,8 @@ class StorageSpec(_Spec):
     write_bandwidth: float | None = Field(None, gt=0)
     shared_bandwidth: float | None = Field(None, gt=0)
     multiple_buffering: float = Field(1.0, ge=1)
+    bits: dict[str, int] = Field({}, description="bits per value of these tensors here (e.g. {Z: 24} for "
+                                 "24-bit partial sums); others keep the workload's bits")
     energy: EnergySpec | None = None
     area: float | None = Field(None, ge=0)
     attributes: dict[str, Any] = {}
@@ -66,6 +68,10 @@ class FanoutSpec(_Spec):
     fanout: str
     mesh_x: int = Field(1, gt=0)
     mesh_y: int = Field(1, gt=0)
+    multicast: bool | list[str] = Field(True, description="children with equal input tiles share one read: "
+                                        "true, false, or the tensors that do")
+    reduction: bool | list[str] = Field(True, description="children's equal output tiles merge into one update: "
+                                        "true, false, or the tensors that do")
 
 
 class ComputeSpec(_Spec):
@@ -175,7 +181,8 @@ def read_architecture(data: Any, file: str = "") -> Architecture:
         fld = f"architecture.nodes[{i}]"
         try:
             if isinstance(n, FanoutSpec):
-                nodes.append(Fanout(n.fanout, n.mesh_x, n.mesh_y))
+                nodes.append(Fanout(n.fanout, n.mesh_x, n.mesh_y, *(v if isinstance(v, bool) else frozenset(v)
+                                                                    for v in (n.multicast, n.reduction))))
             elif isinstance(n, StorageSpec):
                 nodes.append(_storage(n, tech, spec.cycle_seconds, estimate))
             else:
@@ -212,10 +219,13 @@ def _storage(n: StorageSpec, tech: float, cycle: float, estimate) -> Storage:
     energy = ActionEnergy(pick(given.read, est.read if est else 0.0), pick(given.fill, write),
                           pick(given.update, pick(given.write, est.update if est else 0.0)),
                           pick(given.leak, est.leak if est else 0.0))
+    bad = sorted(t for t, b in n.bits.items() if b <= 0)
+    if bad:
+        raise SpecError(f"bits must be positive, got {', '.join(f'{t}: {n.bits[t]}' for t in bad)}", field="bits")
     return Storage(n.storage, None if n.depth is None else n.depth * block, n.datawidth, block, n.read_bandwidth,
                    n.write_bandwidth, n.shared_bandwidth, n.multiple_buffering, energy,
                    pick(n.area, est.area if est else 0.0), n.component_class,
-                   "given" if est is None else est.source)
+                   "given" if est is None else est.source, tensor_bits=tuple(sorted(n.bits.items())))
 
 
 def read_mapping(data: Any, file: str = "") -> Mapping:

@@ -104,6 +104,7 @@ class _Reader:
         self.dummy_free: dict[str, tuple[str, str, set[str]]] = {}   # dummy -> (file, field, ranks free there)
         self.nodes = {n.name: n for n in levels.arch.nodes}
         self.notes: list[str] = []
+        self.sharing: dict[str, tuple[frozenset, frozenset]] = {}   # fanout -> tensors (multicast, reduced)
 
     def error(self, msg: str, fld: str) -> SpecError:
         """A SpecError in the file being read."""
@@ -240,8 +241,51 @@ class _Reader:
             raise self.error("einloop does not overbook buffers; only proportion 0 is accepted", f"{fld}.proportion")
 
     def _no_multicast(self, name: str, t: dict, fld: str, kind: str) -> None:
-        raise self.error(f"einloop cannot honour {kind!r} (its model always multicasts and reduces spatially "
-                         "where the mapping allows)", f"{fld}.type")
+        """Timeloop's no_multicast / no_reduction / no_multicast_no_reduction at a target: the fanout below
+        it serves each child separately for the listed data spaces (every one when none are listed)."""
+        listed = t.get("datatypes")
+        if listed is not None and (not isinstance(listed, list) or not all(isinstance(v, str) for v in listed)):
+            raise self.error(f"expected a list of data space names, got {listed!r}"[:120], f"{fld}.datatypes")
+        bad = [v for v in listed or [] if v not in self.tensors]
+        if bad:
+            raise self.error(f"unknown data space(s) {', '.join(bad)}; data spaces: {', '.join(self.tensors)}",
+                             f"{fld}.datatypes")
+        chosen = frozenset(self.tensors if listed is None else listed)
+        fans = self._fanouts_below(name)
+        if not fans:
+            self.notes.append(f"{self.file}: {fld}: {kind} at {name} changes nothing: no fanout is below {name}")
+            return
+        outputs = {x.name for x in self.einsum.tensors if x.is_output}
+        if kind == "no_multicast" and chosen & outputs:
+            self.notes.append(f"{self.file}: {fld}: no_multicast of output {', '.join(sorted(chosen & outputs))} "
+                              f"at {name} ignored: einloop shares an output's reads and updates across children "
+                              "together (its read-modify-writes); no_reduction switches both off")
+        every = frozenset(self.tensors)
+        for fan in fans:
+            multicast, reduction = self.sharing.get(fan, (every, every))
+            if kind != "no_reduction":
+                multicast -= chosen
+            if kind != "no_multicast":
+                reduction -= chosen
+            self.sharing[fan] = (multicast, reduction)
+
+    def _fanouts_below(self, name: str) -> list[str]:
+        """The fanouts a target's reads cross to its children: its own (a spatial target or a fanout),
+        else those between its storage node and the next storage level."""
+        if name in self.levels.fanout_of:
+            return [self.levels.fanout_of[name]]
+        nodes = self.levels.arch.nodes
+        names = [n.name for n in nodes]
+        if name not in names:
+            return []
+        if isinstance(nodes[names.index(name)], Fanout):
+            return [name]
+        out = []
+        for n in nodes[names.index(name) + 1:]:
+            if not isinstance(n, Fanout):
+                break
+            out.append(n.name)
+        return out
 
     def _no_link_transfer(self, name: str, t: dict, fld: str, kind: str) -> None:
         """einloop never forwards data between neighbouring instances: the constraint holds already."""
@@ -263,13 +307,24 @@ class _Reader:
                     f"{'their factors' if widened else 'its permutation'}; einloop folds {dummy}'s loops into "
                     f"{parent}, so fix them to 1 at {dummy} (e.g. factors: {'='.join([sorted(free)[0], '1'])})",
                     fld)
-        return Constraints(self.out, notes=tuple(self.notes))
+        return Constraints(self.out, notes=tuple(self.notes), sharing=dict(self.sharing))
 
 
 def read_timeloop_constraints(doc: dict, einsum: Einsum, levels: Levels, origin: dict[str, str]) -> Constraints:
-    """Every ``architecture_constraints`` / ``mapspace_constraints`` target, read with Timeloop's meaning."""
+    """Every ``architecture_constraints`` / ``mapspace_constraints`` target, read with Timeloop's meaning.
+    Multicast and reduction switches land in ``Constraints.sharing``: apply them with ``with_sharing``."""
     reader = _Reader(einsum, levels, "")
     for section, fld, t in targets_of(doc, origin):
         reader.file = origin.get(section, "")
         reader.read(fld, t)
     return reader.finish()
+
+
+def with_sharing(arch: Architecture, cons: Constraints) -> Architecture:
+    """The architecture with the fanouts' multicast / reduction switches of ``cons.sharing`` set (Timeloop
+    gives them as constraints; einloop models them as properties of the fanout)."""
+    if not cons.sharing:
+        return arch
+    nodes = tuple(replace(n, multicast=cons.sharing[n.name][0], reduction=cons.sharing[n.name][1])
+                  if isinstance(n, Fanout) and n.name in cons.sharing else n for n in arch.nodes)
+    return replace(arch, nodes=nodes)
