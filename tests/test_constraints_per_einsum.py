@@ -96,3 +96,19 @@ def test_yaml_errors(tmp_path, yaml_text, match):
     with pytest.raises(SpecError, match=match) as err:
         einloop.load([f])
     assert "cons.yaml" in str(err.value)
+
+
+def test_same_shape_einsums_with_different_sections_are_searched_apart():
+    """map_workload searches Einsums of one shape once, but not when different ``einsums:`` sections
+    match them: two identical matmuls, one with m split over the PEs, the other with n."""
+    from einloop.mapper.network import map_workload
+    from einloop.spec.workload import Workload
+    a = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", {"m": 4, "n": 4, "k": 8}, name="left")
+    b = Einsum.parse("Y[m,n] += C[m,k] * D[k,n]", {"m": 4, "n": 4, "k": 8}, name="right")
+    cons = read_constraints({"einsums": [{"match": "left", "levels": [{"target": "PEs", "factors": {"m": 4}}]},
+                                         {"match": "right", "levels": [{"target": "PEs", "factors": {"n": 4}}]}]})
+    out = map_workload(Workload("w", (a, b)), _arch(), cons, workers=1, chunk=256, time_limit=60)
+    assert out.reused == {}
+    got = {r.einsum.name: [(l.rank, l.factor) for l in r.mapping.for_node("PEs").loops if l.factor > 1]
+           for r in out.layers}
+    assert got == {"left": [("m", 4)], "right": [("n", 4)]}

@@ -94,3 +94,18 @@ def test_native_spelling_and_errors():
     node["bits"] = {"Z": "wide"}
     with pytest.raises(SpecError, match=r"a\.yaml"):
         read_architecture(arch, "a.yaml")
+
+
+def test_same_shape_einsums_are_searched_apart_when_widths_name_tensors():
+    """Acc sets 24 bits for Z only: the matmul writing Z and an identical one writing Y are not the same
+    problem there, so map_workload searches both (no reuse) and only Z's result pays 24-bit words."""
+    from einloop.mapper.network import map_workload
+    from einloop.spec.workload import Workload
+    a = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", {"m": 2, "n": 2, "k": 4}, name="a")
+    b = Einsum.parse("Y[m,n] += C[m,k] * D[k,n]", {"m": 2, "n": 2, "k": 4}, name="b")
+    arch = Architecture("w", (Storage("DRAM", energy=ActionEnergy(50, 50, 50)),
+                              Storage("Acc", 64, 8, 1, energy=E, tensor_bits=(("Z", 24),)), Compute("MAC", 1.0)))
+    out = map_workload(Workload("w", (a, b)), arch, workers=1, chunk=64)
+    assert out.reused == {} and [r.einsum.name for r in out.layers] == ["a", "b"]
+    plain = Architecture("w", (arch.nodes[0], Storage("Acc", 64, 8, 1, energy=E), arch.nodes[2]))
+    assert map_workload(Workload("w", (a, b)), plain, workers=1, chunk=64).reused == {"b": "a"}

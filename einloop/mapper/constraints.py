@@ -170,6 +170,11 @@ def resolve_roles(constraints: Constraints, einsum: Einsum) -> Constraints:
                    max_factors=numbers(c.max_factors)) for k, c in levels.items()})
 
 
+def matched_sections(constraints: Constraints, einsum: Einsum) -> tuple[int, ...]:
+    """Indices of the ``einsums:`` sections whose pattern matches this Einsum's name."""
+    return tuple(i for i, sec in enumerate(constraints.per_einsum) if fnmatchcase(einsum.name, sec.match))
+
+
 def _overlay(base: LevelConstraint, top: LevelConstraint) -> LevelConstraint:
     """A level's file-wide limits with an Einsum section's on top: keep/bypass lists add up, factor
     limits of the same rank and every other limit the section gives replace the file-wide ones."""

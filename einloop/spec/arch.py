@@ -128,6 +128,12 @@ class Architecture:
         return tuple(n for n in self.nodes if isinstance(n, Fanout))
 
     @property
+    def names_tensors(self) -> bool:
+        """Whether some node sets something per tensor name (multicast, reduction or bits per value)."""
+        return any(isinstance(n, Fanout) and not (isinstance(n.multicast, bool) and isinstance(n.reduction, bool))
+                   or isinstance(n, Storage) and n.tensor_bits for n in self.nodes)
+
+    @property
     def compute(self) -> Compute:
         return self.nodes[-1]  # type: ignore[return-value]
 
