@@ -109,3 +109,15 @@ def test_same_shape_einsums_are_searched_apart_when_widths_name_tensors():
     assert out.reused == {} and [r.einsum.name for r in out.layers] == ["a", "b"]
     plain = Architecture("w", (arch.nodes[0], Storage("Acc", 64, 8, 1, energy=E), arch.nodes[2]))
     assert map_workload(Workload("w", (a, b)), plain, workers=1, chunk=64).reused == {"b": "a"}
+
+
+def test_widths_naming_no_tensor_of_the_einsum_are_said_ignored():
+    """``bits: {Q: 24}`` at Acc for an Einsum without Q changes nothing and the result says so."""
+    e = Einsum.parse("Z[m,n] += A[m,k] * B[k,n]", {"m": 2, "n": 2, "k": 4})
+    arch = Architecture("w", (Storage("DRAM", energy=E), Storage("Acc", None, 8, 1, energy=E,
+                                                                 tensor_bits=(("Q", 24),)), Compute("MAC", 1.0)))
+    m = Mapping((NodeMapping("DRAM", (Loop("m", 2), Loop("n", 2))), NodeMapping("Acc", (Loop("k", 4),))))
+    r = evaluate(e, arch, m)
+    assert any("Acc: per-tensor setting(s) for Q ignored" in n for n in r.notes), r.notes
+    plain = Architecture("w", (arch.nodes[0], Storage("Acc", None, 8, 1, energy=E), arch.nodes[2]))
+    assert r.energy == evaluate(e, plain, m).energy and not evaluate(e, plain, m).notes

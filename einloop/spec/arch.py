@@ -133,6 +133,17 @@ class Architecture:
         return any(isinstance(n, Fanout) and not (isinstance(n.multicast, bool) and isinstance(n.reduction, bool))
                    or isinstance(n, Storage) and n.tensor_bits for n in self.nodes)
 
+    def named_tensors(self) -> dict[str, frozenset[str]]:
+        """Per node, the tensor names its per-tensor settings mention (multicast, reduction, bits)."""
+        out = {}
+        for n in self.nodes:
+            names = frozenset(t for t, _ in n.tensor_bits) if isinstance(n, Storage) else frozenset().union(
+                *(v for v in (n.multicast, n.reduction) if not isinstance(v, bool))) if isinstance(n, Fanout) \
+                else frozenset()
+            if names:
+                out[n.name] = names
+        return out
+
     @property
     def compute(self) -> Compute:
         return self.nodes[-1]  # type: ignore[return-value]
