@@ -175,3 +175,35 @@ def test_mapper_optimum_without_multicast(seed):
     found = map_einsum(einsum, arch, workers=1, chunk=64)
     assert found.stats.proven_optimal and found.result.valid
     assert found.result.energy == pytest.approx(brute_force(einsum, arch), rel=1e-9)
+
+
+@pytest.mark.parametrize("extra", [
+    "mapspace_constraints: {targets: [{target: PE, type: spatial, no_multicast_no_reduction: [A]}]}\n",
+    "mapspace_constraints: {targets: [{target: PE, type: spatial, no_reuse: [A]}]}\n",
+    "mapspace_constraints: {targets: [{target: Buffer, type: no_multicast_no_reduction, datatypes: [A]}]}\n",
+    "MAPPING_KEY"])
+def test_timeloop_spatial_key_spellings(tmp_path, extra):
+    """Timeloop's own form is a key of a spatial constraint or mapping directive
+    (``no_multicast_no_reduction: [A]``, timeloopfe's ``no_reuse``); each switches off A's multicast
+    and reduction at the fanout and nothing else."""
+    from tests.test_timeloop_inputs import ARCH
+    mapping = textwrap.dedent("""
+        mapping:
+        - {target: MainMemory, type: temporal, factors: M=16 N=2 K=32, permutation: KNM}
+        - {target: PE, type: spatial, factors: N=4 M=1 K=1, permutation: NMK, split: 1%s}
+        """) % (", no_multicast_no_reduction: [A]" if extra == "MAPPING_KEY" else "")
+    f = tmp_path / "in.yaml"
+    f.write_text(ARCH + mapping + ("" if extra == "MAPPING_KEY" else textwrap.dedent(extra)))
+    spec = einloop.load([f], format="timeloop")
+    fan = next(n for n in spec.arch.nodes if isinstance(n, Fanout))
+    assert fan.multicast == fan.reduction == frozenset({"B", "Z"})
+    assert einloop.evaluate_spec(spec).tensor("Buffer", "A").multicast == 1
+
+
+def test_timeloop_spatial_key_bad_data_space(tmp_path):
+    from tests.test_timeloop_inputs import ARCH
+    f = tmp_path / "in.yaml"
+    f.write_text(ARCH + "mapspace_constraints: {targets: [{target: PE, type: spatial, no_reuse: [Q]}]}\n")
+    with pytest.raises(SpecError, match=r"in\.yaml: mapspace_constraints\.targets\[0\]\.no_reuse: unknown data "
+                                        r"space\(s\) Q"):
+        einloop.load([f], format="timeloop")

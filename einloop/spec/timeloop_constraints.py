@@ -29,7 +29,7 @@ from einloop.spec.timeloop_schema import check_keys, suggest
 
 _KEYS = {
     "temporal": {"target", "type", "factors", "permutation"},
-    "spatial": {"target", "type", "factors", "permutation", "split"},
+    "spatial": {"target", "type", "factors", "permutation", "split", "no_multicast_no_reduction", "no_reuse"},
     "bypass": {"target", "type", "keep", "bypass"},
     "utilization": {"target", "type", "min"},
     "max_overbooked_proportion": {"target", "type", "proportion"},
@@ -182,7 +182,17 @@ class _Reader:
         self._merge(name, fld, factors=fixed, max_factors=most,
                     **({} if perm is None else {"permutation": tuple(reversed(perm))}))
 
+    def sharing_keys(self, name: str, t: dict, fld: str) -> None:
+        """A spatial constraint's or mapping directive's ``no_multicast_no_reduction: [T]`` (Timeloop)
+        or ``no_reuse`` (timeloopfe; ``true`` or ``"*"``: every data space)."""
+        for key in ("no_multicast_no_reduction", "no_reuse"):
+            if key in t:
+                value = t[key]
+                value = None if value is True or (isinstance(value, list) and "*" in value) else value
+                self._no_multicast(name, {"datatypes": value}, f"{fld}.{key}", "no_multicast_no_reduction")
+
     def _spatial(self, name: str, t: dict, fld: str, kind: str) -> None:
+        self.sharing_keys(name, t, fld)
         fixed, most = self._factor_maps(t, fld)
         fan = self.levels.fanout_of.get(name)
         if fan is None:
@@ -244,12 +254,12 @@ class _Reader:
         """Timeloop's no_multicast / no_reduction / no_multicast_no_reduction at a target: the fanout below
         it serves each child separately for the listed data spaces (every one when none are listed)."""
         listed = t.get("datatypes")
+        fld = fld if fld.endswith(("no_multicast_no_reduction", "no_reuse")) else f"{fld}.datatypes"
         if listed is not None and (not isinstance(listed, list) or not all(isinstance(v, str) for v in listed)):
-            raise self.error(f"expected a list of data space names, got {listed!r}"[:120], f"{fld}.datatypes")
+            raise self.error(f"expected a list of data space names, got {listed!r}"[:120], fld)
         bad = [v for v in listed or [] if v not in self.tensors]
         if bad:
-            raise self.error(f"unknown data space(s) {', '.join(bad)}; data spaces: {', '.join(self.tensors)}",
-                             f"{fld}.datatypes")
+            raise self.error(f"unknown data space(s) {', '.join(bad)}; data spaces: {', '.join(self.tensors)}", fld)
         chosen = frozenset(self.tensors if listed is None else listed)
         fans = self._fanouts_below(name)
         if not fans:
@@ -317,6 +327,11 @@ def read_timeloop_constraints(doc: dict, einsum: Einsum, levels: Levels, origin:
     for section, fld, t in targets_of(doc, origin):
         reader.file = origin.get(section, "")
         reader.read(fld, t)
+    mapping = doc.get("mapping")
+    for i, d in enumerate(mapping if isinstance(mapping, list) else []):   # targets read_mapping checked
+        if isinstance(d, dict) and d.get("type") == "spatial":
+            reader.file = origin.get("mapping", "")
+            reader.sharing_keys(str(d.get("target")), d, f"mapping[{i}]")
     return reader.finish()
 
 
