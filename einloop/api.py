@@ -13,7 +13,7 @@ from einloop.spec.arch import Architecture
 from einloop.spec.fused import read_fused_mapping
 from einloop.spec.mapping import Mapping, resolve
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
-from einloop.spec.timeloop_constraints import Levels, read_timeloop_constraints
+from einloop.spec.timeloop_constraints import Levels, read_timeloop_constraints, with_sharing
 from einloop.spec.timeloop_v03 import is_legacy, prepare
 from einloop.spec.workload import Workload
 from einloop.spec.yamlio import load_merged
@@ -58,7 +58,7 @@ def _load(paths: list[str | Path], format: str) -> Spec:
         doc = prepared.doc
         t = read_timeloop(doc, origin)
         cons = read_timeloop_constraints(doc, t.einsum, Levels(t.arch, t.fanout_of, t.dummies), origin)
-        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons,
+        return Spec(Workload(t.einsum.name, (t.einsum,)), with_sharing(t.arch, cons), t.mapping, "timeloop", origin, cons,
                     ignored=prepared.ignored + cons.notes)
     known = {"workload", "architecture", "mapping", "constraints", "fused_mapping"}
     unknown = sorted(set(doc) - known)

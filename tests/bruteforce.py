@@ -12,8 +12,10 @@ tensors  [{"name": str, "dims": [[(rank, coef), ...], ...], "output": bool}, ...
 nodes    outer -> inner list of
            {"kind": "storage", "name": str, "loops": [(rank, factor), ...], "keep": set[str]}
                temporal loops, listed outer -> inner
-           {"kind": "fanout", "name": str, "loops": [(rank, factor, "X" | "Y"), ...]}
-               spatial loops
+           {"kind": "fanout", "name": str, "loops": [(rank, factor, "X" | "Y"), ...],
+            "unshared": set[str]}
+               spatial loops; "unshared" (optional): tensors this fanout neither
+               multicasts nor reduces (each child instance is served separately)
            {"kind": "compute", "name": str}           (last node, exactly one)
 rule     "2024": Timeloop before the 2025-01 translation fix (zero translations
                  are recorded as a stride like any other translation)
@@ -44,7 +46,8 @@ Semantics (see /work/shared/reference/timeloop-semantics.md, sections 1-5)
 * A parent level reads, per parent instance and per time step, the union of
   *distinct* child deltas: children whose deltas are exactly the same point
   set are served once (multicast / spatial reduction); partial overlaps are
-  not merged.
+  not merged.  Children that differ in the index of a spatial loop of a fanout
+  listing the tensor as "unshared" are never merged.
 """
 
 from __future__ import annotations
@@ -107,6 +110,17 @@ def _flatten(ranks, tensors, nodes):
         if not any(t["name"] in keep for _, _, keep in storages):
             raise ValueError(f"tensor {t['name']} is bypassed at every level")
     return loops, storages, nodes[-1].get("name", "compute")
+
+
+def _unshared(nodes):
+    """Per flattened loop (same order as _flatten's): the tensors its fanout does not share."""
+    out = []
+    for node in nodes[:-1]:
+        if node["kind"] == "storage":
+            out += [frozenset()] * len(node.get("loops", ()))
+        else:
+            out += [frozenset(node.get("unshared", ()))] * len(node.get("loops", ()))
+    return out
 
 
 def _iteration_points(ranks, loops):
@@ -221,6 +235,7 @@ def simulate(ranks, tensors, nodes, rule="2024"):
     if rule not in ("2024", "2025"):
         raise ValueError("rule must be '2024' or '2025'")
     loops, storages, _ = _flatten(ranks, tensors, nodes)
+    unshared = _unshared(nodes)
     n_loops = len(loops)
 
     # Every iteration point once: (loop index tuple, {tensor: projected point}).
@@ -267,22 +282,24 @@ def simulate(ranks, tensors, nodes, rule="2024"):
             for inst, seq in sequences(boundary, tname).items()
         }
 
-    def parent_content(parent_b, deltas, child_b):
+    def parent_content(parent_b, deltas, child_b, tname):
         """Per-parent-instance averages of multicast-merged child deltas, and of the distinct points
         they carry (an output's final updates: each point's last update carries its final value)."""
         child_sp, _ = positions(child_b)
         parent_sp, _ = positions(parent_b)
         # parent instance key = child instance indices at the parent's spatial positions
         pick = [child_sp.index(i) for i in parent_sp]
-        groups = defaultdict(set)  # (parent inst, time key) -> set of distinct deltas
+        private = [k for k, i in enumerate(child_sp) if i >= parent_b and tname in unshared[i]]
+        groups = defaultdict(set)  # (parent inst, unshared child indices, time key) -> distinct deltas
         for inst, seq in deltas.items():
             pinst = tuple(inst[j] for j in pick)
+            own = tuple(inst[k] for k in private)
             for tkey, delta in seq:
                 if delta:
-                    groups[(pinst, tkey)].add(delta)
+                    groups[(pinst, own, tkey)].add(delta)
         total = sum(len(d) for ds in groups.values() for d in ds)
         touched = defaultdict(set)   # parent instance -> every point any merged delta carried
-        for (pinst, _), ds in groups.items():
+        for (pinst, _, _), ds in groups.items():
             for d in ds:
                 touched[pinst] |= d
         distinct = sum(len(pts) for pts in touched.values())
@@ -308,7 +325,8 @@ def simulate(ranks, tensors, nodes, rule="2024"):
             partition = _avg(touched_total, len(seqs))
             assert len(seqs) == n_instances(b)
 
-            content, distinct = parent_content(b, child_deltas(child_b, tname, k + 1 == len(keepers)), child_b)
+            content, distinct = parent_content(b, child_deltas(child_b, tname, k + 1 == len(keepers)), child_b,
+                                               tname)
             if outermost:
                 own = 0
             else:

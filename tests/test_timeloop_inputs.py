@@ -98,7 +98,7 @@ def test_utilization_with_one_fanout_is_its_min_utilization(tmp_path):
 
 @pytest.mark.parametrize("target, match", [
     ("{target: Buffer, type: temporal, factors: M>=2}", r"targets\[0\]\.factors: einloop cannot honour a minimum"),
-    ("{target: Buffer, type: no_multicast_no_reduction, datatypes: [A]}", r"cannot honour 'no_multicast_no_red"),
+    ("{target: Buffer, type: no_multicast_no_reduction, datatypes: [Q]}", r"targets\[0\]\.datatypes: unknown data space"),
     ("{target: Buffer, type: no_link_transfer, datatypes: [Q]}", r"targets\[0\]\.datatypes: unknown data space"),
     ("{target: Buffer, type: temporal, factor: M=2}", r"targets\[0\]\.factor: unknown key 'factor' \(did you mean 'factors'\?\)"),
     ("{target: Bufer, type: temporal}", r"unknown target 'Bufer' \(did you mean 'Buffer'\?\)"),

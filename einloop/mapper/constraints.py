@@ -12,15 +12,22 @@ Named dataflows refer to tensors by role: the output, the first input ("input"),
   output rows and output channels across it (X); inside a PE only the filter-column, output-column
   and channel loops run, so a filter row stays in the PE while an input row slides past;
 * ``unconstrained``: nothing beyond capacity and mesh sizes.
+
+Per Einsum: an ``einsums:`` list of ``{match: NAME-OR-PATTERN, levels: [...]}`` adds limits for the
+Einsums whose name matches (a glob: ``mm*``, ``conv?``), on top of the file's ``levels:``; so two chained
+matmuls are constrained apart without renaming ranks. A factor limit may be an expression of the
+Einsum's bounds, ``max_factors: {k: "min(32, k)"}`` (grammar: einloop.mapper.constraints_expr).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from fnmatch import fnmatchcase
 from typing import Any
 
 from pydantic import Field
 
 from einloop.errors import SpecError
+from einloop.mapper.constraints_expr import Limit, parse_limit
 from einloop.spec.arch import Architecture, Fanout, Storage
 from einloop.spec.native import _Spec, _validated
 from einloop.spec.workload import Einsum
@@ -34,8 +41,9 @@ class LevelConstraint:
 
     keep: frozenset[str] = frozenset()          # must keep
     bypass: frozenset[str] = frozenset()        # must bypass
-    factors: dict[str, int] = field(default_factory=dict)       # fixed factor (spatial: product over X and Y)
-    max_factors: dict[str, int] = field(default_factory=dict)
+    factors: dict[str, int | Limit] = field(default_factory=dict)   # fixed factor (spatial: product over X and
+    # Y); a Limit (an expression of the Einsum's bounds) until resolve_roles makes it a number
+    max_factors: dict[str, int | Limit] = field(default_factory=dict)
     ranks: frozenset[str] | None = None         # only these ranks may loop here (temporal)
     permutation: tuple[str, ...] | None = None  # these ranks loop innermost, in this order (outer to inner)
     spatial_x: frozenset[str] | None = None     # ranks allowed on X / Y at a fanout
@@ -50,27 +58,74 @@ class Constraints:
     imperfect: dict[str, float] = field(default_factory=dict)   # rank ("*": every rank) -> padding allowed,
     # as a fraction of its bound: its factors may multiply to up to that much more (mapper/imperfect.py)
     notes: tuple[str, ...] = ()   # what reading changed (e.g. a Timeloop factor clamped to its bound)
+    sharing: dict[str, tuple[frozenset, frozenset]] = field(default_factory=dict)   # Timeloop's no_multicast*:
+    # fanout -> (tensors it multicasts, tensors it reduces); spec.timeloop_constraints.with_sharing applies it
+    per_einsum: tuple["EinsumConstraints", ...] = ()   # limits for the Einsums a pattern matches
 
     def at(self, name: str) -> LevelConstraint:
         return self.levels.get(name, LevelConstraint())
+
+
+@dataclass(frozen=True)
+class EinsumConstraints:
+    """Per-level limits for the Einsums whose name matches ``match`` (a name or a glob pattern)."""
+
+    match: str
+    levels: dict[str, LevelConstraint]
 
 
 class _LevelSpec(_Spec):
     target: str
     keep: list[str] = []
     bypass: list[str] = []
-    factors: dict[str, int] = {}
-    max_factors: dict[str, int] = {}
+    factors: dict[str, int | str] = {}
+    max_factors: dict[str, int | str] = {}
     ranks: list[str] | None = None
     permutation: list[str] | None = None
     spatial: dict[str, list[str]] | None = None
     min_utilization: float = Field(0.0, ge=0, le=1)
 
 
+class _EinsumSpec(_Spec):
+    match: str = Field(min_length=1, description="an Einsum name or a glob pattern (mm*, conv?)")
+    levels: list[_LevelSpec] = []
+
+
 class _ConstraintsSpec(_Spec):
     dataflow: str = "unconstrained"
     levels: list[_LevelSpec] = []
+    einsums: list[_EinsumSpec] = []
     imperfect: dict[str, float] | float | None = None
+
+
+def _limits(values: dict[str, int | str], file: str, fld: str) -> dict[str, int | Limit]:
+    """Factor limits as given: whole numbers stay numbers, text is parsed as a Limit expression."""
+    out: dict[str, int | Limit] = {}
+    for rank, v in values.items():
+        if isinstance(v, str):
+            out[rank] = parse_limit(v, file, f"{fld}.{rank}")
+        elif v < 1:
+            raise SpecError(f"a factor limit must be at least 1, got {v}", file=file, field=f"{fld}.{rank}")
+        else:
+            out[rank] = v
+    return out
+
+
+def _levels(specs: list[_LevelSpec], file: str, prefix: str) -> dict[str, LevelConstraint]:
+    levels = {}
+    for i, lv in enumerate(specs):
+        fld = f"{prefix}.levels[{i}]"
+        sp = lv.spatial or {}
+        bad = sorted(set(sp) - {"X", "Y"})
+        if bad:
+            raise SpecError(f"spatial axes are X and Y, got {', '.join(bad)}", file=file, field=f"{fld}.spatial")
+        levels[lv.target] = LevelConstraint(
+            frozenset(lv.keep), frozenset(lv.bypass), _limits(lv.factors, file, f"{fld}.factors"),
+            _limits(lv.max_factors, file, f"{fld}.max_factors"),
+            None if lv.ranks is None else frozenset(lv.ranks), None if lv.permutation is None else tuple(lv.permutation),
+            None if "X" not in sp else frozenset(sp["X"]), None if "Y" not in sp else frozenset(sp["Y"]),
+            lv.min_utilization)
+    return levels
 
 
 def read_constraints(data: Any, file: str = "") -> Constraints:
@@ -78,39 +133,57 @@ def read_constraints(data: Any, file: str = "") -> Constraints:
     if spec.dataflow not in DATAFLOWS:
         raise SpecError(f"unknown dataflow {spec.dataflow!r}; allowed: {', '.join(DATAFLOWS)}", file=file,
                         field="constraints.dataflow")
-    levels = {}
-    for i, lv in enumerate(spec.levels):
-        sp = lv.spatial or {}
-        bad = sorted(set(sp) - {"X", "Y"})
-        if bad:
-            raise SpecError(f"spatial axes are X and Y, got {', '.join(bad)}", file=file,
-                            field=f"constraints.levels[{i}].spatial")
-        levels[lv.target] = LevelConstraint(
-            frozenset(lv.keep), frozenset(lv.bypass), dict(lv.factors), dict(lv.max_factors),
-            None if lv.ranks is None else frozenset(lv.ranks), None if lv.permutation is None else tuple(lv.permutation),
-            None if "X" not in sp else frozenset(sp["X"]), None if "Y" not in sp else frozenset(sp["Y"]),
-            lv.min_utilization)
+    levels = _levels(spec.levels, file, "constraints")
+    per_einsum = tuple(EinsumConstraints(e.match, _levels(e.levels, file, f"constraints.einsums[{i}]"))
+                       for i, e in enumerate(spec.einsums))
     imperfect = spec.imperfect if isinstance(spec.imperfect, dict) else \
         {} if spec.imperfect is None else {"*": spec.imperfect}
     for rank, fraction in imperfect.items():
         if not 0 <= fraction <= 1:
             raise SpecError(f"imperfect factorization pads a rank by a fraction of its bound from 0 to 1, got "
                             f"{fraction}", file=file, field=f"constraints.imperfect{'' if rank == '*' else '.' + rank}")
-    return Constraints(levels, spec.dataflow, imperfect)
+    return Constraints(levels, spec.dataflow, imperfect, per_einsum=per_einsum)
 
 
 ROLES = ("input", "weight", "output")
 
 
 def resolve_roles(constraints: Constraints, einsum: Einsum) -> Constraints:
-    """Tensor roles in keep/bypass lists (input = first input, weight = last input, output) become names,
-    so one constraints file serves every layer of a network."""
+    """The constraints for one Einsum: the ``einsums:`` sections whose pattern matches its name added
+    to the file's levels (in file order, later limits on the same rank winning), limit expressions
+    evaluated on its bounds, and tensor roles in keep/bypass lists (input = first input, weight = last
+    input, output) made names, so one constraints file serves every layer of a network."""
     names = {"input": einsum.inputs[0].name, "weight": einsum.inputs[-1].name, "output": einsum.output.name}
+    levels = dict(constraints.levels)
+    for section in constraints.per_einsum:
+        if fnmatchcase(einsum.name, section.match):
+            for name, c in section.levels.items():
+                levels[name] = _overlay(levels[name], c) if name in levels else c
 
     def named(ts):
         return frozenset(names.get(t, t) for t in ts)
-    return replace(constraints, levels={k: replace(c, keep=named(c.keep), bypass=named(c.bypass))
-                                        for k, c in constraints.levels.items()})
+
+    def numbers(limits):
+        return {r: v.value(einsum.ranks) if isinstance(v, Limit) else v for r, v in limits.items()}
+    return replace(constraints, per_einsum=(), levels={
+        k: replace(c, keep=named(c.keep), bypass=named(c.bypass), factors=numbers(c.factors),
+                   max_factors=numbers(c.max_factors)) for k, c in levels.items()})
+
+
+def matched_sections(constraints: Constraints, einsum: Einsum) -> tuple[int, ...]:
+    """Indices of the ``einsums:`` sections whose pattern matches this Einsum's name."""
+    return tuple(i for i, sec in enumerate(constraints.per_einsum) if fnmatchcase(einsum.name, sec.match))
+
+
+def _overlay(base: LevelConstraint, top: LevelConstraint) -> LevelConstraint:
+    """A level's file-wide limits with an Einsum section's on top: keep/bypass lists add up, factor
+    limits of the same rank and every other limit the section gives replace the file-wide ones."""
+    default = LevelConstraint()
+    given = {k: getattr(top, k) for k in ("ranks", "permutation", "spatial_x", "spatial_y", "min_utilization")
+             if getattr(top, k) != getattr(default, k)}
+    return replace(base, keep=base.keep | top.keep, bypass=base.bypass | top.bypass,
+                   factors={**base.factors, **top.factors}, max_factors={**base.max_factors, **top.max_factors},
+                   **given)
 
 
 def check(constraints: Constraints, einsum: Einsum, arch: Architecture, file: str = "") -> None:

@@ -5,15 +5,19 @@ import os
 from dataclasses import dataclass, field, replace
 
 from einloop.errors import SpecError
-from einloop.mapper.constraints import Constraints, expand_dataflow, resolve_roles
+from einloop.mapper.constraints import Constraints, expand_dataflow, matched_sections, resolve_roles
 from einloop.mapper.search import MapResult, map_einsum, process_context
 from einloop.spec.arch import Architecture
 from einloop.spec.workload import Einsum, Workload
 
 
-def shape_key(e: Einsum) -> tuple:
-    """Einsums equal up to tensor names (roles by position) share their optimal mapping."""
-    return (tuple(e.ranks.items()), tuple((t.is_output, t.indices, t.bits) for t in e.tensors))
+def shape_key(e: Einsum, arch: Architecture | None = None, constraints: Constraints | None = None) -> tuple:
+    """Einsums equal up to tensor names (roles by position) share their optimal mapping, unless the
+    architecture names tensors (per-tensor multicast or widths) or different per-Einsum constraint
+    sections match them."""
+    names = tuple(t.name for t in e.tensors) if arch is not None and arch.names_tensors else ()
+    sections = matched_sections(constraints, e) if constraints is not None else ()
+    return (tuple(e.ranks.items()), tuple((t.is_output, t.indices, t.bits) for t in e.tensors), names, sections)
 
 
 @dataclass
@@ -55,7 +59,7 @@ def map_workload(workload: Workload, arch: Architecture, constraints: Constraint
     selected = [e for e in workload.einsums if e.macs and (einsums is None or e.name in einsums)]
     firsts: dict[tuple, Einsum] = {}
     for e in selected:
-        firsts.setdefault(shape_key(e), e)
+        firsts.setdefault(shape_key(e, arch, constraints), e)
     # Longest first (a rough guess: more ranks, then more MACs, search longer), so that no long search
     # is left alone on one core at the end.
     shapes = sorted(firsts.values(), key=lambda e: (-len([b for b in e.ranks.values() if b > 1]), -e.macs))
@@ -82,7 +86,7 @@ def map_workload(workload: Workload, arch: Architecture, constraints: Constraint
     if bar:
         bar.close()
     for e in selected:
-        first = done[firsts[shape_key(e)].name]
+        first = done[firsts[shape_key(e, arch, constraints)].name]
         if first.einsum.name == e.name:
             out.layers.append(first)
         else:

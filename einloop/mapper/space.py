@@ -89,7 +89,7 @@ def _tile_words(einsum: Einsum, node: Storage, kept: dict[str, tuple[int, ...]],
             size = 1
             for idx in t.indices:
                 size = size * (sum(abs(c) * (ext[r] - 1) for r, c in idx.terms) + 1)
-            total = total + size * (t.bits / node.datawidth)
+            total = total + size * ((node.bits_of(t.name) or t.bits) / node.datawidth)
     return total
 
 

@@ -54,6 +54,8 @@ class Link:
     moving: np.ndarray     # the subset of `between` whose rank indexes the tensor
     relevant: np.ndarray   # [len(outer)] bool: the loop's rank indexes the tensor
     fanouts: tuple[np.ndarray, ...]   # `moving` split by fanout node, outer first (per-level grouping)
+    private: np.ndarray    # the subset of `between` at fanouts that neither multicast nor reduce the
+    # tensor: every child instance under them is served separately (not in `moving`)
 
 
 @dataclass(frozen=True)
@@ -89,12 +91,14 @@ def plan(s: NestStructure) -> Plan:
             bp, bc = s.boundary[p], s.boundary[ch]
             outer = np.array([l for l in range(bc - 1, -1, -1) if temporal[l]], np.int64)
             between = np.array([l for l in range(bp, bc) if not temporal[l]], np.int64)
-            moving = np.array([l for l in between if np.any(c[:, s.loop_rank[l]])], np.int64)
+            private = np.array([l for l in between if not s.arch.nodes[s.loop_node[l]].shares(t.name, t.is_output)],
+                               np.int64)
+            moving = np.array([l for l in between if np.any(c[:, s.loop_rank[l]]) and l not in private], np.int64)
             ranks_by_dim = [{int(s.loop_rank[l]) for l in moving if c[j, s.loop_rank[l]]} for j in range(c.shape[0])]
             relevant = np.array([bool(np.any(c[:, s.loop_rank[l]])) for l in outer], bool)
             fanouts = tuple(moving[s.loop_node[moving] == n] for n in sorted(set(s.loop_node[moving].tolist())))
             hops.append(Link(p, ch, outer, between, all(len(r) <= 1 for r in ranks_by_dim), moving, relevant,
-                             fanouts))
+                             fanouts, private))
         coef[t.name], chains[t.name], links[t.name] = c, chain, tuple(hops)
     return Plan(coef, chains, links, free, points)
 
@@ -129,15 +133,18 @@ def _groups(s: NestStructure, coef: np.ndarray, ext, factors: np.ndarray, link: 
     """[B] distinct child tiles a parent serves (one multicast read, or one reduced update, each).
     Exact model: distinct tiles over all the spatial loops between parent and child, as one array.
     Timeloop (semantics.per_level_fanouts): the product over the fanouts of each one's distinct
-    tiles, so overlapping but unequal tiles of two outer children are never merged."""
+    tiles, so overlapping but unequal tiles of two outer children are never merged. Loops at a
+    fanout that does not share the tensor (``link.private``) multiply the count by their factors:
+    children differing in them never share an access, whatever their tiles."""
+    own = _prod(factors, link.private)
     if link.independent:
-        return _prod(factors, link.moving)
+        return own * _prod(factors, link.moving)
     if s.arch.semantics.per_level_fanouts and len(link.fanouts) > 1:
         out = np.ones(factors.shape[0], np.int64)
         for loops in link.fanouts:
             out = out * distinct_offsets(translations(s, coef, ext, loops), factors[:, loops])
-        return out
-    return distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
+        return own * out
+    return own * distinct_offsets(translations(s, coef, ext, link.moving), factors[:, link.moving])
 
 
 def count_accesses(s: NestStructure, factors: np.ndarray, rule: str = "2025", *,

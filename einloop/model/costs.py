@@ -34,7 +34,11 @@ class BatchCosts:
 
 def words_per_value(s: NestStructure, node: Storage, tensor: str, psum: bool = False) -> float:
     """A tensor of `bits` per value occupies bits/datawidth words of a level; an output's partial sums
-    (``psum``) its ``psum_bits`` when given."""
+    (``psum``) its ``psum_bits`` when given; a level's own width for the tensor (``Storage.tensor_bits``)
+    overrides both there."""
+    own = node.bits_of(tensor)
+    if own is not None:
+        return own / node.datawidth
     t = s.einsum.tensor(tensor)
     return (t.psum_bits if psum and t.psum_bits else t.bits) / node.datawidth
 

@@ -73,7 +73,16 @@ def evaluate(einsum: Einsum, arch: Architecture, mapping: Mapping, *, reuse_rule
     util = einsum.macs / (arch.compute_instances * cycles) if cycles else 0.0
     return Result(einsum.name, arch.name, not reasons, reasons, einsum.macs, cycles, compute_cycles, util,
                   float(bc.energy[0]), levels, tensors, reuse_rule=reuse_rule, semantics=arch.semantics.describe(),
-                  notes=list(arch.notes))
+                  notes=list(arch.notes) + unknown_tensor_notes(einsum, arch))
+
+
+def unknown_tensor_notes(einsum: Einsum, arch: Architecture) -> list[str]:
+    """What per-tensor settings of the architecture name no tensor of this Einsum (ignored for it: an
+    architecture may serve several Einsums, so this is said, not refused)."""
+    have = {t.name for t in einsum.tensors}
+    return [f"{node}: per-tensor setting(s) for {', '.join(sorted(names - have))} ignored: Einsum {einsum.name} "
+            f"has no such tensor (tensors: {', '.join(sorted(have))})"
+            for node, names in arch.named_tensors().items() if names - have]
 
 
 def evaluate_batch(s: NestStructure, factors: np.ndarray, *, reuse_rule: str = "2025",

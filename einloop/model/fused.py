@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from einloop.model.accesses import NestCounts, count_accesses, plan
-from einloop.model.costs import BatchCosts, costs
+from einloop.model.costs import BatchCosts, costs, words_per_value
 from einloop.model.fused_nest import FusedPlan, plan_fused
 from einloop.model.fused_result import FusedEinsumResult, FusedResult
 from einloop.model.nest import TEMPORAL, NestStructure, box_extents, build_structure, rank_extents, translations
@@ -135,7 +135,7 @@ def occupancy(fp: FusedPlan, evals: list[NestEval], arch: Architecture) -> dict[
             for (j, t), c in ev.counts.counts.items():
                 if j != i:
                     continue
-                words = c.tile * ev.s.einsum.tensor(t).bits / node.datawidth
+                words = c.tile * words_per_value(ev.s, node, t)
                 im = homes.get((i, t))
                 if im is not None:
                     live = np.array([im.producer <= e <= im.consumer for e in range(n)]) if k == im.producer \

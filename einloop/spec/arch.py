@@ -39,23 +39,44 @@ class Storage:
     component_class: str = "storage"
     energy_source: str = ""
     cluster_size: int = 1                # instances sharing one access (Timeloop's cluster_size)
+    tensor_bits: tuple[tuple[str, int], ...] = ()   # (tensor, bits per value here): overrides the tensor's
+    # bits and partial-sum bits at this level only (e.g. 24-bit partial sums in an accumulator)
+
+    def bits_of(self, tensor: str) -> int | None:
+        """Bits per value of ``tensor`` at this level when the level sets its own, else None."""
+        return next((b for t, b in self.tensor_bits if t == tensor), None)
 
     @property
     def effective_size(self) -> float:
         return math.inf if self.size is None else math.floor(self.size / self.multiple_buffering)
 
 
+Sharing = bool | frozenset   # every tensor (True), none (False), or the tensors named
+
+
 @dataclass(frozen=True)
 class Fanout:
-    """A spatial fanout: every child of this node is replicated mesh_x x mesh_y times."""
+    """A spatial fanout: every child of this node is replicated mesh_x x mesh_y times.
+
+    ``multicast``: whether children holding the same tile of an input share one parent read;
+    ``reduction``: whether they merge an output's updates into one (and share its reads back). Each
+    is True (every tensor), False (none: each child's words move separately, AccelForge's
+    ``may_reuse: Nothing``, Timeloop's ``no_multicast_no_reduction``) or a set of tensor names."""
 
     name: str
     mesh_x: int = 1
     mesh_y: int = 1
+    multicast: Sharing = True
+    reduction: Sharing = True
 
     @property
     def size(self) -> int:
         return self.mesh_x * self.mesh_y
+
+    def shares(self, tensor: str, is_output: bool) -> bool:
+        """Whether children with equal tiles of ``tensor`` share the parent's accesses here."""
+        rule = self.reduction if is_output else self.multicast
+        return rule if isinstance(rule, bool) else tensor in rule
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,23 @@ class Architecture:
     @property
     def fanouts(self) -> tuple[Fanout, ...]:
         return tuple(n for n in self.nodes if isinstance(n, Fanout))
+
+    @property
+    def names_tensors(self) -> bool:
+        """Whether some node sets something per tensor name (multicast, reduction or bits per value)."""
+        return any(isinstance(n, Fanout) and not (isinstance(n.multicast, bool) and isinstance(n.reduction, bool))
+                   or isinstance(n, Storage) and n.tensor_bits for n in self.nodes)
+
+    def named_tensors(self) -> dict[str, frozenset[str]]:
+        """Per node, the tensor names its per-tensor settings mention (multicast, reduction, bits)."""
+        out = {}
+        for n in self.nodes:
+            names = frozenset(t for t, _ in n.tensor_bits) if isinstance(n, Storage) else frozenset().union(
+                *(v for v in (n.multicast, n.reduction) if not isinstance(v, bool))) if isinstance(n, Fanout) \
+                else frozenset()
+            if names:
+                out[n.name] = names
+        return out
 
     @property
     def compute(self) -> Compute:

@@ -83,6 +83,8 @@ class StorageSpec(_Spec):
     write_bandwidth: Bandwidth | None = None
     shared_bandwidth: Bandwidth | None = None
     multiple_buffering: Annotated[Real, Field(ge=1), ceiling(MAX_BUFFERING, "copies of a tile")] = 1.0
+    bits: dict[str, Bits] = Field({}, description="bits per value of these tensors here (e.g. {Z: 24} for "
+                                  "24-bit partial sums); others keep the workload's bits")
     energy: EnergySpec | None = None
     area: Area | None = None
     attributes: Attributes = {}
@@ -92,6 +94,10 @@ class FanoutSpec(_Spec):
     fanout: str
     mesh_x: Mesh = 1
     mesh_y: Mesh = 1
+    multicast: bool | list[str] = Field(True, description="children with equal input tiles share one read: "
+                                        "true, false, or the tensors that do")
+    reduction: bool | list[str] = Field(True, description="children's equal output tiles merge into one update: "
+                                        "true, false, or the tensors that do")
 
 
 class ComputeSpec(_Spec):
@@ -187,7 +193,8 @@ def read_architecture(data: Any, file: str = "") -> Architecture:
         fld = f"architecture.nodes[{i}]"
         try:
             if isinstance(n, FanoutSpec):
-                nodes.append(Fanout(n.fanout, n.mesh_x, n.mesh_y))
+                nodes.append(Fanout(n.fanout, n.mesh_x, n.mesh_y, *(v if isinstance(v, bool) else frozenset(v)
+                                                                    for v in (n.multicast, n.reduction))))
             elif isinstance(n, StorageSpec):
                 nodes.append(_storage(n, tech, spec.cycle_seconds, estimate))
             else:
@@ -239,10 +246,13 @@ def _storage(n: StorageSpec, tech: float, cycle: float, estimate) -> Storage:
     energy = ActionEnergy(pick(given.read, est.read if est else 0.0), pick(given.fill, write),
                           pick(given.update, pick(given.write, est.update if est else 0.0)),
                           pick(given.leak, est.leak if est else 0.0))
+    bad = sorted(t for t, b in n.bits.items() if b <= 0)
+    if bad:
+        raise SpecError(f"bits must be positive, got {', '.join(f'{t}: {n.bits[t]}' for t in bad)}", field="bits")
     return Storage(n.storage, None if n.depth is None else n.depth * block, n.datawidth, block, n.read_bandwidth,
                    n.write_bandwidth, n.shared_bandwidth, n.multiple_buffering, energy,
                    pick(n.area, est.area if est else 0.0), n.component_class,
-                   "given" if est is None else est.source)
+                   "given" if est is None else est.source, tensor_bits=tuple(sorted(n.bits.items())))
 
 
 def read_mapping(data: Any, file: str = "") -> Mapping:

@@ -29,7 +29,7 @@ from einloop.spec.timeloop_schema import check_keys, suggest
 
 _KEYS = {
     "temporal": {"target", "type", "factors", "permutation"},
-    "spatial": {"target", "type", "factors", "permutation", "split"},
+    "spatial": {"target", "type", "factors", "permutation", "split", "no_multicast_no_reduction", "no_reuse"},
     "bypass": {"target", "type", "keep", "bypass"},
     "utilization": {"target", "type", "min"},
     "max_overbooked_proportion": {"target", "type", "proportion"},
@@ -104,6 +104,7 @@ class _Reader:
         self.dummy_free: dict[str, tuple[str, str, set[str]]] = {}   # dummy -> (file, field, ranks free there)
         self.nodes = {n.name: n for n in levels.arch.nodes}
         self.notes: list[str] = []
+        self.sharing: dict[str, tuple[frozenset, frozenset]] = {}   # fanout -> tensors (multicast, reduced)
 
     def error(self, msg: str, fld: str) -> SpecError:
         """A SpecError in the file being read."""
@@ -181,7 +182,17 @@ class _Reader:
         self._merge(name, fld, factors=fixed, max_factors=most,
                     **({} if perm is None else {"permutation": tuple(reversed(perm))}))
 
+    def sharing_keys(self, name: str, t: dict, fld: str) -> None:
+        """A spatial constraint's or mapping directive's ``no_multicast_no_reduction: [T]`` (Timeloop)
+        or ``no_reuse`` (timeloopfe; ``true`` or ``"*"``: every data space)."""
+        for key in ("no_multicast_no_reduction", "no_reuse"):
+            if key in t:
+                value = t[key]
+                value = None if value is True or (isinstance(value, list) and "*" in value) else value
+                self._no_multicast(name, {"datatypes": value}, f"{fld}.{key}", "no_multicast_no_reduction")
+
     def _spatial(self, name: str, t: dict, fld: str, kind: str) -> None:
+        self.sharing_keys(name, t, fld)
         fixed, most = self._factor_maps(t, fld)
         fan = self.levels.fanout_of.get(name)
         if fan is None:
@@ -240,8 +251,51 @@ class _Reader:
             raise self.error("einloop does not overbook buffers; only proportion 0 is accepted", f"{fld}.proportion")
 
     def _no_multicast(self, name: str, t: dict, fld: str, kind: str) -> None:
-        raise self.error(f"einloop cannot honour {kind!r} (its model always multicasts and reduces spatially "
-                         "where the mapping allows)", f"{fld}.type")
+        """Timeloop's no_multicast / no_reduction / no_multicast_no_reduction at a target: the fanout below
+        it serves each child separately for the listed data spaces (every one when none are listed)."""
+        listed = t.get("datatypes")
+        fld = fld if fld.endswith(("no_multicast_no_reduction", "no_reuse")) else f"{fld}.datatypes"
+        if listed is not None and (not isinstance(listed, list) or not all(isinstance(v, str) for v in listed)):
+            raise self.error(f"expected a list of data space names, got {listed!r}"[:120], fld)
+        bad = [v for v in listed or [] if v not in self.tensors]
+        if bad:
+            raise self.error(f"unknown data space(s) {', '.join(bad)}; data spaces: {', '.join(self.tensors)}", fld)
+        chosen = frozenset(self.tensors if listed is None else listed)
+        fans = self._fanouts_below(name)
+        if not fans:
+            self.notes.append(f"{self.file}: {fld}: {kind} at {name} changes nothing: no fanout is below {name}")
+            return
+        outputs = {x.name for x in self.einsum.tensors if x.is_output}
+        if kind == "no_multicast" and chosen & outputs:
+            self.notes.append(f"{self.file}: {fld}: no_multicast of output {', '.join(sorted(chosen & outputs))} "
+                              f"at {name} ignored: einloop shares an output's reads and updates across children "
+                              "together (its read-modify-writes); no_reduction switches both off")
+        every = frozenset(self.tensors)
+        for fan in fans:
+            multicast, reduction = self.sharing.get(fan, (every, every))
+            if kind != "no_reduction":
+                multicast -= chosen
+            if kind != "no_multicast":
+                reduction -= chosen
+            self.sharing[fan] = (multicast, reduction)
+
+    def _fanouts_below(self, name: str) -> list[str]:
+        """The fanouts a target's reads cross to its children: its own (a spatial target or a fanout),
+        else those between its storage node and the next storage level."""
+        if name in self.levels.fanout_of:
+            return [self.levels.fanout_of[name]]
+        nodes = self.levels.arch.nodes
+        names = [n.name for n in nodes]
+        if name not in names:
+            return []
+        if isinstance(nodes[names.index(name)], Fanout):
+            return [name]
+        out = []
+        for n in nodes[names.index(name) + 1:]:
+            if not isinstance(n, Fanout):
+                break
+            out.append(n.name)
+        return out
 
     def _no_link_transfer(self, name: str, t: dict, fld: str, kind: str) -> None:
         """einloop never forwards data between neighbouring instances: the constraint holds already."""
@@ -263,13 +317,29 @@ class _Reader:
                     f"{'their factors' if widened else 'its permutation'}; einloop folds {dummy}'s loops into "
                     f"{parent}, so fix them to 1 at {dummy} (e.g. factors: {'='.join([sorted(free)[0], '1'])})",
                     fld)
-        return Constraints(self.out, notes=tuple(self.notes))
+        return Constraints(self.out, notes=tuple(self.notes), sharing=dict(self.sharing))
 
 
 def read_timeloop_constraints(doc: dict, einsum: Einsum, levels: Levels, origin: dict[str, str]) -> Constraints:
-    """Every ``architecture_constraints`` / ``mapspace_constraints`` target, read with Timeloop's meaning."""
+    """Every ``architecture_constraints`` / ``mapspace_constraints`` target, read with Timeloop's meaning.
+    Multicast and reduction switches land in ``Constraints.sharing``: apply them with ``with_sharing``."""
     reader = _Reader(einsum, levels, "")
     for section, fld, t in targets_of(doc, origin):
         reader.file = origin.get(section, "")
         reader.read(fld, t)
+    mapping = doc.get("mapping")
+    for i, d in enumerate(mapping if isinstance(mapping, list) else []):   # targets read_mapping checked
+        if isinstance(d, dict) and d.get("type") == "spatial":
+            reader.file = origin.get("mapping", "")
+            reader.sharing_keys(str(d.get("target")), d, f"mapping[{i}]")
     return reader.finish()
+
+
+def with_sharing(arch: Architecture, cons: Constraints) -> Architecture:
+    """The architecture with the fanouts' multicast / reduction switches of ``cons.sharing`` set (Timeloop
+    gives them as constraints; einloop models them as properties of the fanout)."""
+    if not cons.sharing:
+        return arch
+    nodes = tuple(replace(n, multicast=cons.sharing[n.name][0], reduction=cons.sharing[n.name][1])
+                  if isinstance(n, Fanout) and n.name in cons.sharing else n for n in arch.nodes)
+    return replace(arch, nodes=nodes)

@@ -192,9 +192,10 @@ def _mapping(mapping, file: str | None, fld: str = "mapping") -> None:
         raise SpecError(f"expected a list of directives, got {type(mapping).__name__}", file=file, field=fld)
     for i, d in enumerate(mapping):
         if isinstance(d, dict):
-            # no_link_transfer: einloop never forwards data between neighbouring instances, so it holds anyway
-            check_keys(d, {"target", "type", "factors", "permutation", "split", "keep", "bypass", "no_link_transfer"},
-                       file, f"{fld}[{i}]")
+            # no_link_transfer: einloop never forwards data between neighbouring instances, so it holds anyway;
+            # no_multicast_no_reduction: read by timeloop_constraints (the fanout's sharing switches)
+            check_keys(d, {"target", "type", "factors", "permutation", "split", "keep", "bypass", "no_link_transfer",
+                           "no_multicast_no_reduction"}, file, f"{fld}[{i}]")
             _directive_types(d, file, f"{fld}[{i}]")
         else:
             raise SpecError(f"expected a directive mapping (target, type, ...), got {str(d)[:40]!r}", file=file,
