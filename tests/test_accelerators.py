@@ -207,3 +207,59 @@ def test_eyeriss_v1_alexnet_power(eyeriss_alexnet):
     mw = energy_pj * 1e-12 / seconds * 1e3
     assert mw == pytest.approx(168.8, abs=0.5)
     assert mw / PAPER_MW == pytest.approx(0.61, abs=0.01)
+
+
+# ---- Gemmini (default configuration) -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def gemmini():
+    spec = einloop.load([ARCH / "gemmini.yaml"])
+    return spec.arch, spec.constraints
+
+
+def test_gemmini_default_configuration(gemmini):
+    """The generator's default: a 16 x 16 array of int8 MACs (256 MACs/cycle, 512 GOPS at the assumed
+    1 GHz), a 256 KiB scratchpad and 64 KiB of 32-bit accumulators."""
+    arch, _ = gemmini
+    p = roof_params(arch)
+    assert arch.compute_instances == 256
+    assert 2 * p.peak_macs_per_cycle * p.clock_hz == pytest.approx(512e9)
+    size = {s.name: s.size * s.datawidth / 8 for s in arch.storages if s.size is not None}
+    assert size["Scratchpad"] == 256 * 2**10 and size["Accumulator"] == 64 * 2**10
+
+
+def test_gemmini_maps_a_resnet50_layer_weight_stationary(gemmini):
+    """ResNet-50 layer1_0_conv1 (1x1, 64 -> 64 channels, 56 x 56, 12.8 M MACs) maps validly under the
+    weight-stationary constraints: every MAC computed once, no faster than 12,845,056 / 256 = 50,176
+    cycles, each PE register holding one weight. (The DAC 2021 paper reports speed-ups over a CPU, not
+    absolute layer latencies, so there is no published number to compare with here.)"""
+    arch, cons = gemmini
+    e = next(x for x in zoo.get("resnet50", batch=1, bits=8).einsums if x.name == "layer1_0_conv1")
+    r = map_einsum(e, arch, cons, objective="edp", time_limit=2, workers=1)
+    assert r.result is not None and r.result.valid
+    assert r.result.computes == e.macs == 64 * 64 * 56 * 56
+    assert r.result.cycles >= e.macs // 256 == 50_176
+    reg = r.result.tensor("PEReg", "W_layer1_0_conv1")
+    assert reg.utilized_capacity == 1
+    assert {t.tensor for t in r.result.tensors if t.level == "PEReg"} == {"W_layer1_0_conv1"}
+
+
+# ---- the design-study variant (docs/design-study.md) ----------------------------------------------
+def test_design_study_variant_differs_only_in_the_global_buffer():
+    """eyeriss_v1_glb27k.yaml is eyeriss_v1.yaml with the GLB depth 13,824 -> 3,456 words (108 -> 27 KB):
+    every other node is identical, and the area falls by exactly the buffer's own area change."""
+    base = einloop.load([ARCH / "eyeriss_v1.yaml"]).arch
+    small = einloop.load([ARCH / "eyeriss_v1_glb27k.yaml"]).arch
+    assert len(base.nodes) == len(small.nodes)
+    for a, b in zip(base.nodes, small.nodes):
+        if a.name == "GlobalBuffer":
+            assert (a.size, b.size) == (13_824 * 4, 3_456 * 4)        # 16-bit words: 64-bit rows x 4
+            assert b.area < a.area
+        else:
+            assert a == b
+    ex = ROOT / "examples"
+    areas = []
+    for arch in ("eyeriss_v1", "eyeriss_v1_glb27k"):     # the areas docs/design-study.md prints
+        spec = einloop.load([ex / "workloads/conv.yaml", ARCH / f"{arch}.yaml", ex / "mappings/conv_eyeriss_like.yaml"])
+        areas.append(einloop.evaluate(spec.workload.einsum(), spec.arch, spec.mapping).area)
+    assert areas == [pytest.approx(2_120_245, abs=1), pytest.approx(1_556_410, abs=1)]
+    assert 1 - areas[1] / areas[0] == pytest.approx(0.266, abs=0.001)
