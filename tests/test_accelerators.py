@@ -45,7 +45,9 @@ def test_tpu_v1_on_chip_memory_is_28_mib(tpu):
 def test_tpu_v1_roofline_ridge_is_1350_macs_per_byte(tpu):
     """The paper's roofline ridge: ~1,350 MAC ops per weight byte = (92e12 / 2) MAC/s / 34e9 B/s
     = 1,349.3. einloop's ridge is peak MACs/cycle / off-chip bytes/cycle (DRAM shared_bandwidth
-    48.571 B/cycle = 34 GB/s at 700 MHz)."""
+    48.571 B/cycle = 34 GB/s at 700 MHz). The paper's x axis counts weight bytes only, since the TPU
+    keeps activations in its Unified Buffer between layers; an einloop mapping cannot (the outermost
+    level keeps every tensor), so mapped layers count activations' DRAM traffic too (see below)."""
     arch, _ = tpu
     p = roof_params(arch)
     assert p.bandwidth_bytes_per_cycle * p.clock_hz == pytest.approx(34e9, rel=1e-9)
