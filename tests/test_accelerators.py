@@ -124,9 +124,10 @@ def test_tpu_v1_small_batch_fc_is_bound_by_weight_bandwidth(tpu):
 
 
 # ---- Eyeriss v1 on AlexNet's CONV layers (Chen et al., JSSC 2017) ---------------------------------
-# The mappings einloop's network mapper found for AlexNet CONV1-5 at batch 4 on eyeriss_v1.yaml
-# (map_workload(..., objective="edp", time_limit=25, workers=2)), recorded so that the test is
-# deterministic and fast: under this machine's load a few-second search often stops at its seed.
+# The mappings einloop's mapper found for AlexNet CONV1-5 at batch 4 on eyeriss_v1.yaml (objective edp;
+# CONV1, CONV3: map_workload, 25 s per shape; CONV2/4/5: map_einsum, 20 s, with the row-stationary
+# rule per level, see test_eyeriss_v1_alexnet_mappings_are_row_stationary), recorded so that the test
+# is deterministic and fast: under this machine's load a few-second search often stops at its seed.
 EYERISS_ALEXNET_MAPPINGS = {
     "conv1": [
         {"target": "DRAM", "temporal": "n4 p5 q5", "keep": ["T_conv1", "T_input", "W_conv1"]},
@@ -137,12 +138,12 @@ EYERISS_ALEXNET_MAPPINGS = {
         {"target": "psum_spad", "temporal": "m8 s11", "keep": ["T_conv1"]},
     ],
     "conv2": [
-        {"target": "DRAM", "temporal": "n4 g2 m4 c2", "keep": ["T_conv2", "T_pool1", "W_conv2"]},
-        {"target": "GlobalBuffer", "temporal": "p9 q27", "keep": ["T_conv2", "T_pool1"]},
-        {"target": "PE_array", "spatial": {"X": "c12", "Y": "c2 s5"}},
-        {"target": "ifmap_spad", "temporal": "p3", "keep": ["T_pool1"]},
-        {"target": "weights_spad", "temporal": "m32", "keep": ["W_conv2"]},
-        {"target": "psum_spad", "temporal": "r5", "keep": ["T_conv2"]},
+        {"target": "DRAM", "temporal": "n2 g2 m2 p3 c2", "keep": ["T_conv2", "T_pool1", "W_conv2"]},
+        {"target": "GlobalBuffer", "temporal": "r5 n2 p3 q27", "keep": ["T_conv2", "T_pool1"]},
+        {"target": "PE_array", "spatial": {"X": "m4 p3", "Y": "c12"}},
+        {"target": "ifmap_spad", "keep": ["T_pool1"]},
+        {"target": "weights_spad", "temporal": "m16 c2 s5", "keep": ["W_conv2"]},
+        {"target": "psum_spad", "keep": ["T_conv2"]},
     ],
     "conv3": [
         {"target": "DRAM", "temporal": "m4 c16 n4 p13", "keep": ["T_conv3", "T_pool2", "W_conv3"]},
@@ -153,20 +154,20 @@ EYERISS_ALEXNET_MAPPINGS = {
         {"target": "psum_spad", "temporal": "m3", "keep": ["T_conv3"]},
     ],
     "conv4": [
-        {"target": "DRAM", "temporal": "g2 m3 c4 n4 q13", "keep": ["T_conv3_relu", "T_conv4", "W_conv4"]},
-        {"target": "GlobalBuffer", "temporal": "p13", "keep": ["T_conv3_relu"]},
-        {"target": "PE_array", "spatial": {"X": "c12", "Y": "m2 c2 s3"}},
+        {"target": "DRAM", "temporal": "g2 m4 c4", "keep": ["T_conv3_relu", "T_conv4", "W_conv4"]},
+        {"target": "GlobalBuffer", "temporal": "n4 q13 c48 s3", "keep": ["T_conv4", "W_conv4"]},
+        {"target": "PE_array", "spatial": {"X": "p13", "Y": "m2 r3"}},
         {"target": "ifmap_spad", "keep": ["T_conv3_relu"]},
-        {"target": "weights_spad", "temporal": "m32 c2 r3", "keep": ["W_conv4"]},
-        {"target": "psum_spad", "keep": ["T_conv4"]},
+        {"target": "weights_spad", "keep": ["W_conv4"]},
+        {"target": "psum_spad", "temporal": "m24", "keep": ["T_conv4"]},
     ],
     "conv5": [
-        {"target": "DRAM", "temporal": "n2 g2 c8", "keep": ["T_conv4_relu", "T_conv5", "W_conv5"]},
-        {"target": "GlobalBuffer", "temporal": "n2 p13 q13", "keep": ["T_conv4_relu", "T_conv5"]},
-        {"target": "PE_array", "spatial": {"X": "m2 c6", "Y": "m4 s3"}},
+        {"target": "DRAM", "temporal": "n2 g2 m2 c4", "keep": ["T_conv4_relu", "T_conv5", "W_conv5"]},
+        {"target": "GlobalBuffer", "temporal": "n2 q13 c48 s3", "keep": ["T_conv5", "W_conv5"]},
+        {"target": "PE_array", "spatial": {"X": "p13", "Y": "m4 r3"}},
         {"target": "ifmap_spad", "keep": ["T_conv4_relu"]},
-        {"target": "weights_spad", "temporal": "m16", "keep": ["W_conv5"]},
-        {"target": "psum_spad", "temporal": "c4 r3", "keep": ["T_conv5"]},
+        {"target": "weights_spad", "keep": ["W_conv5"]},
+        {"target": "psum_spad", "temporal": "m16", "keep": ["T_conv5"]},
     ],
 }
 
@@ -185,53 +186,71 @@ def eyeriss_alexnet():
 
 
 def test_eyeriss_v1_alexnet_frames_per_second(eyeriss_alexnet):
-    """34.7 frames/s published (batch 4, 200 MHz). einloop: 3,194,400 + 7,464,960 + 6,230,016 +
-    3,115,008 + 2,076,672 = 22,081,056 cycles x 5 ns = 110.4 ms for 4 frames = 36.23 frames/s, 4.4 %
-    faster than the chip: einloop counts no pipeline fill, NoC setup or per-layer reconfiguration
-    (the chip reloads its configuration scan chain between layers), so it is an upper bound."""
+    """34.7 frames/s published (batch 4, 200 MHz). einloop: 3,194,400 + 6,220,800 + 6,230,016 +
+    8,820,864 + 5,880,576 = 30,346,656 cycles x 5 ns = 151.7 ms for 4 frames = 26.36 frames/s, 24 %
+    slower than the chip. CONV4 and CONV5 set the gap: their mappings are bound by the global buffer's
+    read bandwidth (4 words/cycle, an assumed number: the paper's buffer is banked) at 30 % PE
+    utilization, where the paper replicates PE sets over channels; the time-limited search (60 s on
+    CONV4 found the same mapping) found nothing better under einloop's row-stationary rule."""
     arch, results, _ = eyeriss_alexnet
     assert all(r.valid for r in results.values())
     cycles = sum(r.cycles for r in results.values())
-    assert cycles == 22_081_056
+    assert cycles == 30_346_656
     fps = 4 / (cycles * arch.cycle_seconds)
-    assert fps == pytest.approx(36.23, abs=0.01)
-    assert fps == pytest.approx(PAPER_FPS, rel=0.05)       # within 5 %, above the chip (see docstring)
-    assert fps > PAPER_FPS
+    assert fps == pytest.approx(26.36, abs=0.01)
+    assert fps / PAPER_FPS == pytest.approx(0.760, abs=0.001)
+    conv4 = results["conv4"]
+    assert conv4.cycles == conv4.level("GlobalBuffer").cycles == 8_820_864 > conv4.compute_cycles
+
+
+def test_eyeriss_v1_alexnet_mappings_are_row_stationary(eyeriss_alexnet):
+    """Every recorded mapping obeys einloop's row-stationary rule (mapper/constraints.py): output rows p
+    and output channels m across X, filter rows r, input channels c and m down Y, only q, s, c, m
+    inside a PE. (CONV2/4/5 were searched with this rule written out per level: for grouped layers the
+    named dataflow takes the group index g*48+c for a sliding window and allows c across X instead.)"""
+    for name, nodes in EYERISS_ALEXNET_MAPPINGS.items():
+        for node in read_mapping(nodes, "test_accelerators.py").nodes:
+            for loop in node.loops:
+                if loop.spatial == "X":
+                    assert loop.rank in "pm", (name, loop)
+                elif loop.spatial == "Y":
+                    assert loop.rank in "rcm", (name, loop)
+                elif node.target.endswith("_spad"):
+                    assert loop.rank in "qscm", (name, loop)
 
 
 def test_eyeriss_v1_alexnet_dram_accesses_per_mac(eyeriss_alexnet):
     """0.0029 DRAM accesses/MAC published. The algorithmic minimum (each 16-bit word of CONV1-5's
     inputs, weights and outputs moved once: 6,841,996 words / 2,663,139,456 MACs) is 0.00257; the
-    paper's 0.0029 is 13 % above it. The recorded mappings move 20,116,732 words, 0.00755/MAC, 2.6x the
+    paper's 0.0029 is 13 % above it. The recorded mappings move 22,635,004 words, 0.00850/MAC, 2.93x the
     paper: the chip run-length compresses the (ReLU-sparse) feature maps it sends to DRAM, which
     einloop's dense model does not, and the mapper minimized energy-delay, not DRAM traffic (CONV3
     moves 9,853,440 words, 7.2x its minimum of 1,374,720)."""
     _, results, macs = eyeriss_alexnet
     assert macs == 2_663_139_456
     words = sum(_dram_words(r) for r in results.values())
-    assert words == 20_116_732
-    assert words / macs == pytest.approx(0.007554, rel=1e-3)
+    assert words == 22_635_004
+    assert words / macs == pytest.approx(0.008499, rel=1e-3)
     net = zoo.get("alexnet", batch=4, bits=16)
     minimum = sum(t.size(e.ranks) for e in net.einsums if e.name in results for t in e.tensors)
     assert minimum == 6_841_996
     assert minimum / macs < PAPER_DRAM_PER_MAC < words / macs
     conv3 = results["conv3"]
     assert _dram_words(conv3) == 9_853_440 and 230_400 + 884_736 + 259_584 == 1_374_720
-    assert words / macs / PAPER_DRAM_PER_MAC == pytest.approx(2.6, abs=0.05)
+    assert words / macs / PAPER_DRAM_PER_MAC == pytest.approx(2.93, abs=0.01)
 
 
 def test_eyeriss_v1_alexnet_power(eyeriss_alexnet):
-    """278 mW published (measured chip power, 1 V, 200 MHz). einloop: 18.63 mJ over 110.4 ms = 169 mW,
-    61 % of the chip: the component library prices data movement and MACs (and leakage) only; the
-    measured power also carries the clock network, the NoC routers and the control logic, and the
-    chip's 4.4 % longer run (see the frames/s test)."""
+    """278 mW published (measured chip power, 1 V, 200 MHz). einloop: 21.18 mJ over 151.7 ms = 139.6 mW,
+    0.50 of the chip: the component library prices data movement and MACs (and leakage) only; the
+    measured power also carries the clock network, the NoC routers and the control logic. einloop's
+    24 % longer run (see the frames/s test) spreads its energy thinner."""
     arch, results, _ = eyeriss_alexnet
     energy_pj = sum(r.energy for r in results.values())
     seconds = sum(r.cycles for r in results.values()) * arch.cycle_seconds
     mw = energy_pj * 1e-12 / seconds * 1e3
-    assert mw == pytest.approx(168.8, abs=0.5)
-    assert mw / PAPER_MW == pytest.approx(0.61, abs=0.01)
-
+    assert mw == pytest.approx(139.6, abs=0.1)
+    assert mw / PAPER_MW == pytest.approx(0.502, abs=0.002)
 
 
 # ---- Eyeriss v1 on VGG-16's CONV layers (JSSC 2017: batch 3, 0.7 frames/s, 0.0035 DRAM/MAC, 236 mW) ---
