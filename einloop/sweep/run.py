@@ -31,6 +31,8 @@ def _job(args: tuple[Point, int]) -> PointResult:
 def _local(points: list[Point], workers: int):
     """Points side by side, one per process, each mapper on one core; or, with one worker, points one
     at a time with the mapper's two processes (docs/sweeps.md measures both)."""
+    if not points:
+        return
     if workers <= 1 or len(points) == 1:
         for p in points:
             yield run_point(p, 2 if workers > 1 else 1)
