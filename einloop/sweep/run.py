@@ -62,6 +62,15 @@ def _ray(points: list[Point], address: str | None):
             ray.shutdown()
 
 
+def _check(p: Point, file: str) -> None:
+    """One SpecError naming the sweep file, the point and its parameters for a design einloop rejects."""
+    try:
+        design(p)
+    except SpecError as err:
+        inside = f" (in the design read from {err.file})" if err.file and err.file != file else ""
+        raise SpecError(f"point {p.index} {p.params}: {err.message}{inside}", file=file, field=err.field) from None
+
+
 def run_sweep(sweep: str | Path | SweepSpec, store: str | Path | None = None, *, resume: bool = False,
               overwrite: bool = False, workers: int | None = None, backend: str = "local",
               ray_address: str | None = None, progress: bool = True) -> SweepRun:
@@ -73,16 +82,12 @@ def run_sweep(sweep: str | Path | SweepSpec, store: str | Path | None = None, *,
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SpecError(f"workers must be a positive integer, got {workers!r}", field="--workers")
     path = Path(store) if store else Path(spec.file).with_suffix(".sqlite")
+    for p in spec.points:   # every point's design is checked before the store is opened or a search starts
+        _check(p, spec.file)
     db = Store(path, spec.digest, resume=resume, overwrite=overwrite)
     try:
         done = db.done()
         todo = [p for p in spec.points if p.key not in done]
-        for p in todo:   # every point's design is checked before any search starts
-            try:
-                design(p)
-            except SpecError as err:
-                raise SpecError(f"point {p.index} {p.params}: {err.message}", file=err.file or spec.file,
-                                field=err.field) from None
         bar = None
         if progress:
             from tqdm import tqdm
