@@ -67,10 +67,12 @@ def design(point: Point):
 
 
 def breakdown(result) -> dict:
-    """Energy (pJ) per level, per level.tensor and per level.tensor.action of one evaluation."""
+    """Energy (pJ) per level, per level.tensor and per level.tensor.action of one evaluation; compute and
+    leakage (no tensor) appear as level.compute / level.leak, so each breakdown sums to the total."""
     actions = result.action_table()
+    untensored = {f"{r.level}.{r.action}": r.energy for r in actions.itertuples() if not r.tensor}
     return {"level": {l.name: l.energy for l in result.levels},
-            "tensor": {f"{t.level}.{t.tensor}": t.energy for t in result.tensors},
+            "tensor": {**{f"{t.level}.{t.tensor}": t.energy for t in result.tensors}, **untensored},
             "action": {f"{r.level}.{r.tensor}.{r.action}" if r.tensor else f"{r.level}.{r.action}": r.energy
                        for r in actions.itertuples()}}
 
