@@ -198,3 +198,30 @@ def test_zoo_workload_and_list_of_points(tmp_path):
     points = read_table(tmp_path / "s.sqlite", "point")
     assert points["energy"].notna().all()
     assert points["energy"][1] < points["energy"][0] and points["area"][1] < points["area"][0]   # 22 nm < 45 nm
+
+
+def test_ray_backend_on_a_local_cluster_gives_the_same_rows(tmp_path):
+    """The same sweep on a local Ray cluster (2 CPUs, worker processes started by Ray) and on the local
+    pool: equal tables (search seconds aside), written to the one store by the driver."""
+    try:
+        import ray
+    except ImportError:
+        pytest.skip("ray is not installed (pip install 'einloop[ray]'): the Ray backend is not tested here")
+    sweep = _sweep(tmp_path, DEPTHS[:4])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    try:
+        assert ray.cluster_resources().get("CPU") == 2
+        r = run_sweep(sweep, tmp_path / "ray.sqlite", backend="ray", progress=False)
+    finally:
+        ray.shutdown()
+    assert (r.computed, r.skipped) == (4, 0)
+    run_sweep(sweep, tmp_path / "local.sqlite", progress=False)
+    a, b = read_table(tmp_path / "ray.sqlite"), read_table(tmp_path / "local.sqlite")
+    assert len(a) == 8 and a.drop(columns=TIMING).equals(b.drop(columns=TIMING))
+
+
+def test_ray_backend_without_ray_says_how_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)   # as if not installed
+    with pytest.raises(SpecError, match=r"pip install 'einloop\[ray\]'"):
+        run_sweep(_sweep(tmp_path, DEPTHS[:1]), tmp_path / "s.sqlite", backend="ray", progress=False)

@@ -49,8 +49,11 @@ def _ray(points: list[Point], address: str | None):
     except ImportError:
         raise SpecError("--backend ray needs Ray: pip install 'einloop[ray]'", field="--backend") from None
     started = not ray.is_initialized()
-    if started:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    if started:   # workers import this einloop (a checkout run with python -m is not installed)
+        here = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH", "")) if p)
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"PYTHONPATH": path}})
     try:
         task = ray.remote(num_cpus=1)(run_point)
         pending = [task.remote(p, 1) for p in points]
