@@ -38,7 +38,7 @@ def _local(points: list[Point], workers: int):
             yield run_point(p, 2 if workers > 1 else 1)
         return
     from einloop.mapper.search import process_context
-    with process_context().Pool(min(workers, len(points)), maxtasksperchild=1) as pool:
+    with process_context().Pool(min(workers, len(points))) as pool:
         yield from pool.imap_unordered(_job, [(p, 1) for p in points])
 
 
