@@ -66,6 +66,7 @@ def compare(a: Path, b: Path) -> str:
 
 
 def main() -> None:
+    """Uninterrupted, killed and resumed, and (--ray) Ray runs of the sweep, compared."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--time-limit", type=float, default=10.0)
     ap.add_argument("--points", type=int, default=16)

@@ -24,6 +24,7 @@ def timed(sweep: Path, workers: int, store: Path) -> float:
 
 
 def main() -> None:
+    """Time both ways twice, alternating, and check they give the same rows."""
     sweep = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "examples" / "sweeps" / "matmul_buffer.yaml"
     with tempfile.TemporaryDirectory() as d:
         rows = []
@@ -41,6 +42,7 @@ def main() -> None:
 
 
 def read_sweep_points(sweep: Path):
+    """The sweep's points (to count them)."""
     from einloop.sweep import read_sweep
     return read_sweep(sweep).points
 

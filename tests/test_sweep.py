@@ -158,6 +158,7 @@ def test_paths_select_nodes_by_name_or_index():
     ("  grid:\n    mapper.time_limit: [-1]\n", "mapper.time_limit", "positive number"),
     ("  grid:\n    colour: [1]\n", "colour", "unknown parameter"),
     ("  grid:\n    batch: [0]\n", "batch", "positive integer"),
+    ("  grid:\n    batch: [2]\n", "batch", "applies to zoo workloads (zoo:NAME) only"),
     ("  points: [{}]\n", "sweep.points", "non-empty list"),
     ("  grid:\n    workload: [zoo:resnet19]\n", "workload", "did you mean resnet18"),
     ("  grid:\n    architecture.nodes[Buffer].depth: [-5]\n", "point 0", "greater than 0"),
@@ -225,3 +226,39 @@ def test_ray_backend_without_ray_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)   # as if not installed
     with pytest.raises(SpecError, match=r"pip install 'einloop\[ray\]'"):
         run_sweep(_sweep(tmp_path, DEPTHS[:1]), tmp_path / "s.sqlite", backend="ray", progress=False)
+
+
+def test_constraints_parameter_a_larger_mapspace_is_never_worse(tmp_path):
+    """TPU-like, 64^3 matmul: the architecture file's weight-stationary constraints vs a constraints file
+    lifting the dataflow. Both searches finish (proven), and the unconstrained mapspace contains the
+    weight-stationary one, so its optimal energy is lower or equal."""
+    (tmp_path / "mm.yaml").write_text(MATMUL.replace("k: 128", "k: 64").split("    - name: mm2")[0])
+    (tmp_path / "free.yaml").write_text("constraints:\n  dataflow: unconstrained\n")
+    f = tmp_path / "s.yaml"
+    f.write_text(f"sweep:\n  architecture: {ROOT / 'examples/arch/tpu_like.yaml'}\n  workload: mm.yaml\n"
+                 "  points:\n    - mapper.objective: energy\n    - mapper.constraints: free.yaml\n")
+    run_sweep(f, tmp_path / "s.sqlite", progress=False)
+    points = read_table(tmp_path / "s.sqlite", "point")
+    assert points["proven"].tolist() == [1, 1]
+    assert points["energy"][1] <= points["energy"][0]
+
+
+def test_cli_flag_checks(tmp_path):
+    sweep = _sweep(tmp_path, DEPTHS[:1])
+    for args, words in ((["--workers", "0"], "workers must be a positive integer"),
+                        (["--export", str(tmp_path / "t.xlsx")], "allowed: .csv, .parquet")):
+        out = subprocess.run(_cli("sweep", str(sweep), "--quiet", "--overwrite", *args), cwd=ROOT,
+                             capture_output=True, text=True)
+        assert out.returncode == 2 and words in out.stderr and "Traceback" not in out.stderr, out.stderr
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        out = subprocess.run(_cli("sweep", str(sweep), "--resume", "--quiet", "--export", str(tmp_path / "t.parquet")),
+                             cwd=ROOT, capture_output=True, text=True)
+        assert out.returncode == 2 and "needs pyarrow, which is not installed" in out.stderr
+    out = subprocess.run(_cli("sweep", str(sweep), "--resume", "--quiet", "--export", str(tmp_path / "t.csv")),
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0
+    import pandas as pd
+    csv = pd.read_csv(tmp_path / "t.csv")
+    assert csv["energy"].tolist() == read_table(sweep.with_suffix(".sqlite"))["energy"].tolist()

@@ -30,6 +30,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run or resume the sweep, export its table; exit 1 if a point has a layer with no valid mapping."""
     from einloop.sweep import export, read_table, run_sweep
 
     r = run_sweep(args.file, args.store, resume=args.resume, overwrite=args.overwrite, workers=args.workers,
@@ -45,6 +46,7 @@ def run(args) -> int:
 
 
 def plot(args) -> int:
+    """Plot a stored sweep: a curve over a parameter, a Pareto front, per-layer bars or a breakdown."""
     from einloop.errors import SpecError
     from einloop.report import plots
     from einloop.sweep import read_table

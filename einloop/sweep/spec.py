@@ -199,6 +199,12 @@ def _point(index: int, params: dict, defaults: dict, arch_top: dict, arch_file: 
     for name in ("objective", "time_limit", "batch", "seq_len"):
         key = name if name in ("batch", "seq_len") else f"mapper.{name}"
         _check_option(name, values.get(key, "energy" if name == "objective" else None), file, key)
+    workload = str(values["workload"])
+    given = [k for k in ("batch", "seq_len") if k in params or (k == "seq_len" and values.get(k) is not None)
+             or (k == "batch" and values.get(k, 1) != 1)]
+    if given and not workload.startswith("zoo:"):
+        raise SpecError(f"{given[0]} applies to zoo workloads (zoo:NAME) only; {workload} is a file: "
+                        "set the ranks in it instead", file=file, field=f"sweep point {index}: {given[0]}")
     cons = values.get("mapper.constraints")
     cons_doc, cons_file = arch_top.get("constraints"), arch_file
     if cons is not None:
@@ -206,6 +212,6 @@ def _point(index: int, params: dict, defaults: dict, arch_top: dict, arch_file: 
         cons_doc = load_yaml(cons_file).get("constraints")
         if cons_doc is None:
             raise SpecError("no 'constraints' section", file=cons_file)
-    return Point(index, params, holder["architecture"], arch_file, _resolve(base, str(values["workload"])),
+    return Point(index, params, holder["architecture"], arch_file, _resolve(base, workload),
                  values.get("batch", 1), values.get("seq_len"), tuple(einsums) if einsums else None,
                  values.get("mapper.objective", "energy"), values.get("mapper.time_limit"), cons_doc, cons_file)

@@ -67,6 +67,7 @@ class Store:
             raise
 
     def close(self) -> None:
+        """Close the connection (every point is already committed)."""
         self.db.close()
 
 
