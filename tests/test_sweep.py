@@ -61,25 +61,30 @@ def _stored(store: Path) -> int:
         return 0
 
 
-def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
-    """SIGKILL the whole process group (the sweep and the mapper's workers) once 2 of 8 points are
-    stored; --resume computes only the missing points; the table equals a run never interrupted."""
+@pytest.mark.parametrize("after", [0, 2])
+def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, after):
+    """SIGKILL the whole process group (the sweep and the mapper's workers) once ``after`` of 8 points
+    are stored (0: one second in, during the first search); --resume computes only the missing points;
+    the table equals a run never interrupted."""
     sweep = _sweep(tmp_path)
     killed, whole = tmp_path / "killed.sqlite", tmp_path / "whole.sqlite"
     proc = subprocess.Popen(_cli("sweep", str(sweep), "--store", str(killed), "--workers", "1", "--quiet"),
                             cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
-    while _stored(killed) < 2 and proc.poll() is None and time.time() < deadline:
+    while _stored(killed) < after and proc.poll() is None and time.time() < deadline:
         time.sleep(0.01)
+    if after == 0:
+        time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     at_kill = _stored(killed)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
-    assert 2 <= at_kill < len(DEPTHS), f"the kill must land mid-sweep, {at_kill} of {len(DEPTHS)} stored"
-    with sqlite3.connect(killed) as db:   # every stored point has all its layers (one transaction)
-        per_point = db.execute("SELECT p.key, count(l.layer) FROM points p LEFT JOIN layers l ON l.point = p.key "
-                               "GROUP BY p.key").fetchall()
-    assert all(n == 2 for _, n in per_point) and len(per_point) == at_kill
+    assert after <= at_kill < len(DEPTHS), f"the kill must land mid-sweep, {at_kill} of {len(DEPTHS)} stored"
+    if killed.exists():   # every stored point has all its layers (one transaction)
+        with sqlite3.connect(killed) as db:
+            per_point = db.execute("SELECT p.key, count(l.layer) FROM points p LEFT JOIN layers l "
+                                   "ON l.point = p.key GROUP BY p.key").fetchall()
+        assert all(n == 2 for _, n in per_point) and len(per_point) == at_kill
 
     out = subprocess.run(_cli("sweep", str(sweep), "--store", str(killed), "--resume", "--quiet"), cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
