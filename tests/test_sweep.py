@@ -111,6 +111,9 @@ def test_resume_keeps_finished_points_and_refuses_without_flag(tmp_path):
     other = _sweep(tmp_path / "other", DEPTHS[2:4])
     with pytest.raises(SpecError, match="different sweep"):
         run_sweep(other, store, resume=True, progress=False)
+    (tmp_path / "mm.yaml").write_text(MATMUL.replace("k: 128", "k: 256"))   # the base changed under it
+    with pytest.raises(SpecError, match="base files differ"):
+        run_sweep(sweep, store, resume=True, progress=False)
 
 
 def test_a_failed_write_leaves_no_half_point(tmp_path):
@@ -165,6 +168,8 @@ def test_paths_select_nodes_by_name_or_index():
     ("  grid:\n    batch: [0]\n", "batch", "positive integer"),
     ("  grid:\n    batch: [2]\n", "batch", "applies to zoo workloads (zoo:NAME) only"),
     ("  points: [{}]\n", "sweep.points", "non-empty list"),
+    ("  points:\n    - mapper.time_limit: 5\n      mapper.objective: edp\n    - mapper.objective: edp\n      mapper.time_limit: 5\n", "sweep",
+     "points 0 and 1 are the same"),
     ("  grid:\n    workload: [zoo:resnet19]\n", "workload", "did you mean resnet18"),
     ("  grid:\n    architecture.nodes[Buffer].depth: [-5]\n", "point 0", "greater than 0"),
 ])

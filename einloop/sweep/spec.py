@@ -11,7 +11,7 @@ import hashlib
 import itertools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -179,8 +179,23 @@ def read_sweep(path: str | Path) -> SweepSpec:
         raise SpecError("must be a list of Einsum names", file=file, field="sweep.einsums")
     points = [_point(i, params, defaults, arch_top, arch_file, base, file, einsums)
               for i, params in enumerate(_combinations(doc, file))]
-    digest = hashlib.sha256(json.dumps([p.params for p in points], sort_keys=True, default=str).encode())
-    return SweepSpec(str(doc.get("name") or Path(file).stem), file, points, digest.hexdigest()[:16])
+    seen: dict[str, int] = {}
+    for p in points:
+        if p.key in seen:
+            raise SpecError(f"points {seen[p.key]} and {p.index} are the same ({p.params}); each point once",
+                            file=file, field="sweep")
+        seen[p.key] = p.index
+    return SweepSpec(str(doc.get("name") or Path(file).stem), file, points, _digest(points))
+
+
+def _digest(points: list[Point]) -> str:
+    """What the sweep computes: every point's full design (so an edited base file is noticed on resume)."""
+    h = hashlib.sha256()
+    for p in points:
+        h.update(json.dumps({**asdict(p), "index": 0}, sort_keys=True, default=str).encode())
+        if not p.workload.startswith("zoo:") and Path(p.workload).is_file():
+            h.update(Path(p.workload).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def _point(index: int, params: dict, defaults: dict, arch_top: dict, arch_file: str, base: Path, file: str,

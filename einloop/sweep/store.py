@@ -39,12 +39,15 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
         row = self.db.execute("SELECT value FROM meta WHERE key='digest'").fetchone()
-        if existed and row and not resume and self.done():
-            raise SpecError(f"the store already holds {len(self.done())} finished point(s); pass --resume to "
-                            "continue it or --overwrite to start again", file=str(self.path))
         if row and row[0] != digest:
-            raise SpecError("the store belongs to a different sweep (its points differ); use another --store or "
-                            "--overwrite", file=str(self.path))
+            self.db.close()
+            raise SpecError("the store belongs to a different sweep (its points or base files differ); use "
+                            "another --store or --overwrite", file=str(self.path))
+        finished = len(self.done())
+        if existed and row and not resume and finished:
+            self.db.close()
+            raise SpecError(f"the store already holds {finished} finished point(s); pass --resume to "
+                            "continue it or --overwrite to start again", file=str(self.path))
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('digest', ?)", (digest,))
 
     def done(self) -> set[str]:
