@@ -61,14 +61,15 @@ def _stored(store: Path) -> int:
         return 0
 
 
-@pytest.mark.parametrize("after", [0, 2])
-def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, after):
-    """SIGKILL the whole process group (the sweep and the mapper's workers) once ``after`` of 8 points
-    are stored (0: one second in, during the first search); --resume computes only the missing points;
-    the table equals a run never interrupted."""
+@pytest.mark.parametrize("after, workers", [(0, "2"), (2, "1")])
+def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path, after, workers):
+    """SIGKILL the whole process group (the sweep, its pool or the mapper's workers) once ``after`` of 8
+    points are stored (0: one second in, during the first searches; points side by side with 2 workers,
+    one at a time with 1); --resume computes only the missing points; the table equals a run never
+    interrupted."""
     sweep = _sweep(tmp_path)
     killed, whole = tmp_path / "killed.sqlite", tmp_path / "whole.sqlite"
-    proc = subprocess.Popen(_cli("sweep", str(sweep), "--store", str(killed), "--workers", "1", "--quiet"),
+    proc = subprocess.Popen(_cli("sweep", str(sweep), "--store", str(killed), "--workers", workers, "--quiet"),
                             cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.time() + 120
     while _stored(killed) < after and proc.poll() is None and time.time() < deadline:
