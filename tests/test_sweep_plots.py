@@ -98,3 +98,13 @@ def test_plot_cli_from_a_store(tmp_path):
     bad = subprocess.run(cli + ["plot", "curve", str(store), "-o", str(tmp_path / "c.png")], cwd=ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--x" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_plot_breakdown_of_an_evaluation(tmp_path):
+    """einloop plot breakdown on eval files: the SVG holds one bar per action with energy (compute included)."""
+    files = [str(ROOT / f) for f in ("examples/workloads/conv.yaml", "examples/arch/eyeriss_like.yaml",
+                                     "examples/mappings/conv_eyeriss_like.yaml")]
+    out = subprocess.run([sys.executable, "-m", "einloop.cli", "plot", "breakdown", *files, "--by", "action",
+                          "-o", str(tmp_path / "b.svg")], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "MAC.compute" in (tmp_path / "b.svg").read_text()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def register(sub) -> None:
@@ -19,7 +20,8 @@ def register(sub) -> None:
     s.set_defaults(run=run)
     p = sub.add_parser("plot", help="plot a sweep store (curve, pareto, layers, breakdown) as PNG/SVG/PDF")
     p.add_argument("kind", choices=["curve", "pareto", "layers", "breakdown"])
-    p.add_argument("store", help="a sweep's SQLite store")
+    p.add_argument("store", nargs="+", help="a sweep's SQLite store; for breakdown also an evaluation's YAML "
+                                            "files (workload, architecture, mapping: as for einloop eval)")
     p.add_argument("-o", "--output", required=True, help="the plot file (.png, .svg or .pdf)")
     p.add_argument("--x", help="curve: a parameter column; pareto: default cycles")
     p.add_argument("--y", help="curve: default pJ_per_mac; pareto: default energy; layers: default energy")
@@ -51,6 +53,14 @@ def plot(args) -> int:
     from einloop.report import plots
     from einloop.sweep import read_table
 
+    if args.kind == "breakdown" and all(Path(f).suffix in (".yaml", ".yml") for f in args.store):
+        from einloop import api
+        result = api.evaluate_spec(api.load(args.store))
+        print(f"wrote {plots.save(plots.energy_breakdown(result, args.by or 'level'), args.output)}")
+        return 0
+    if len(args.store) != 1:
+        raise SpecError(f"{args.kind} plots one sweep store, got {len(args.store)} files", field="store")
+    args.store = args.store[0]
     if args.kind == "curve":
         if not args.x:
             raise SpecError("curve needs --x (a sweep parameter column)", field="--x")
