@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -218,7 +219,9 @@ def test_ray_backend_on_a_local_cluster_gives_the_same_rows(tmp_path):
     try:
         import ray
     except ImportError:
-        pytest.skip("ray is not installed (pip install 'einloop[ray]'): the Ray backend is not tested here")
+        reason = "ray is not installed (pip install 'einloop[ray]'): the Ray backend is not tested here"
+        warnings.warn(reason)   # in the warnings summary too, which pytest prints without -rs
+        pytest.skip(reason)
     sweep = _sweep(tmp_path, DEPTHS[:4])
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
