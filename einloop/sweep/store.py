@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from einloop.errors import SpecError
@@ -82,7 +83,7 @@ def read_table(path: str | Path, level: str = "layer"):
     p = Path(path)
     if not p.is_file():
         raise SpecError("no sweep store here", file=str(path))
-    with sqlite3.connect(f"file:{p}?mode=ro", uri=True) as db:
+    with closing(sqlite3.connect(p)) as db:   # read-write, so closing it cleans up the WAL files
         if level == "point":
             df = pd.read_sql_query("SELECT * FROM points ORDER BY idx", db)
         elif level == "layer":
