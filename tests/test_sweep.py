@@ -276,3 +276,26 @@ def test_cli_flag_checks(tmp_path):
     import pandas as pd
     csv = pd.read_csv(tmp_path / "t.csv")
     assert csv["energy"].tolist() == read_table(sweep.with_suffix(".sqlite"))["energy"].tolist()
+
+
+def test_a_layer_without_mapping_is_stored_empty_and_exits_1(tmp_path, monkeypatch, capsys):
+    """A point whose layer has no valid mapping: its row has no energy (never a zero), the point's
+    totals are empty, and the command says so and exits 1."""
+    import argparse
+
+    from einloop.mapper import network
+    from einloop.mapper.search import MapResult, SearchStats
+    from einloop.sweep.cli import run
+
+    def none_fit(wl, arch, cons, **kw):
+        return network.NetworkResult([MapResult(e, None, None, SearchStats(proven_optimal=True))
+                                      for e in wl.einsums])
+    monkeypatch.setattr(network, "map_workload", none_fit)
+    sweep = _sweep(tmp_path, DEPTHS[:1])
+    args = argparse.Namespace(file=str(sweep), store=None, resume=False, overwrite=False, workers=1, backend="local",
+                              ray_address=None, export=[], quiet=True)
+    assert run(args) == 1
+    assert "1 point(s) have a layer with no valid mapping" in capsys.readouterr().err
+    layers, points = read_table(sweep.with_suffix(".sqlite")), read_table(sweep.with_suffix(".sqlite"), "point")
+    assert layers["energy"].isna().all() and (layers["proven"] == 0).all() and layers["mapping"].eq("null").all()
+    assert points["energy"].isna().all() and points["cycles"].isna().all()
