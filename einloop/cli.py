@@ -74,6 +74,11 @@ def _extensions():
         out.append(analyze)
     except ImportError:
         pass
+    try:
+        from einloop.sweep.cli import register as sweep   # sweep, plot: docs/sweeps.md
+        out.append(sweep)
+    except ImportError:
+        pass
     return out
 
 
