@@ -89,7 +89,7 @@ def test_native_spelling_and_errors():
     assert read_architecture(arch, "a.yaml").nodes[0].bits_of("Z") == 24
     assert read_architecture(arch, "a.yaml").nodes[0].bits_of("A") is None
     node["bits"] = {"Z": 0}
-    with pytest.raises(SpecError, match=r"a\.yaml: architecture\.nodes\[0\]\.bits: bits must be positive"):
+    with pytest.raises(SpecError, match=r"a\.yaml: architecture\.nodes\[0\]\.bits\.Z: Input should be greater than 0"):
         read_architecture(arch, "a.yaml")
     node["bits"] = {"Z": "wide"}
     with pytest.raises(SpecError, match=r"a\.yaml"):
