@@ -112,3 +112,13 @@ def test_same_shape_einsums_with_different_sections_are_searched_apart():
     got = {r.einsum.name: [(l.rank, l.factor) for l in r.mapping.for_node("PEs").loops if l.factor > 1]
            for r in out.layers}
     assert got == {"left": [("m", 4)], "right": [("n", 4)]}
+
+
+def test_row_stationary_roles_skip_a_grouped_channel_index():
+    """AlexNet conv2 reads T_pool1[n, g*48+c, p+r-2, q+s-2]: g*48+c has two terms like a sliding index,
+    but g is in the weight and c is not in the output, so it is a grouped channel, not a window. The
+    row-stationary roles are the two windows, p+r and q+s (before: the channel pair came first)."""
+    from einloop.mapper.constraints import conv_roles
+    from einloop.workloads import zoo
+    conv2 = next(e for e in zoo.get("alexnet").einsums if e.name == "conv2")
+    assert conv_roles(conv2) == {"p": "p", "r": "r", "q": "q", "s": "s"}

@@ -273,12 +273,18 @@ def conv_roles(einsum: Einsum) -> dict[str, str]:
     input's sliding indices (``p+r``, ``q+s``), in order."""
     pairs = []
     weight_ranks = set(einsum.inputs[-1].ranks)
+    output_ranks = set(einsum.output.ranks)
+
+    def sliding(out: str, filt: str) -> bool:   # not a grouped channel index such as g*48+c
+        return out in output_ranks - weight_ranks and filt in weight_ranks - output_ranks
+
     for t in einsum.inputs:
         for idx in t.indices:
             if len(idx.terms) == 2:
                 a, b = idx.ranks
-                out, filt = (a, b) if b in weight_ranks else (b, a)
-                pairs.append((out, filt))
+                pair = (a, b) if sliding(a, b) else (b, a)
+                if sliding(*pair):
+                    pairs.append(pair)
     if len(pairs) < 2:
         raise SpecError("row-stationary needs a 2-D convolution (two sliding indices such as p+r and q+s)",
                         field="constraints.dataflow")
