@@ -13,7 +13,10 @@ def register(sub) -> None:
     m.add_argument("--objective", choices=["energy", "cycles", "edp", "pareto"], default="energy")
     m.add_argument("--einsum", action="append", help="map only this Einsum (repeatable)")
     m.add_argument("--format", choices=["auto", "einloop", "timeloop"], default="auto")
-    m.add_argument("--time-limit", type=float, help="seconds per Einsum; the best so far is returned, not proven optimal")
+    m.add_argument("--time-limit", type=float, help="seconds for the whole command (its Einsums share them); the "
+                                                    "best found is returned, said to be not proven optimal")
+    m.add_argument("--effort", type=int, help="search at most N (dataplacement x spatial) groups per Einsum, lowest "
+                                              "bounds first: the same answer on any machine")
     m.add_argument("--workers", type=int, default=2, help="processes (default 2: both cores)")
     m.add_argument("--reuse-rule", choices=["2024", "2025"], default="2024")
     m.add_argument("--json", action="store_true", help="print mappings, evaluations and statistics as JSON")
@@ -39,14 +42,40 @@ def mapping_dict(mapping) -> list[dict]:
     return out
 
 
+def no_answer(spec, r) -> str:
+    """Why an Einsum got no mapping: proven that none fits (nofit.py says what rules them out), or the
+    search stopped first."""
+    from einloop.mapper.network import constraints_for
+    from einloop.mapper.nofit import why_nothing_fits
+
+    if r.stats.proven_optimal:
+        cons = constraints_for(r.einsum, spec.arch, spec.constraints)[0]
+        return "no mapping fits: " + why_nothing_fits(r.einsum, spec.arch, cons)
+    return f"no mapping found ({r.stats.stopped or 'search stopped'}; not proven that none fits)"
+
+
+def check_flags(args) -> None:
+    """The flags' values, each checked (SpecError naming the flag: exit 2, one line)."""
+    import math
+
+    from einloop.errors import SpecError
+    if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        raise SpecError(f"must be a positive number of seconds, not {args.time_limit}", field="--time-limit")
+    if args.workers < 1:
+        raise SpecError(f"must be at least 1 process, not {args.workers}", field="--workers")
+    if args.effort is not None and args.effort < 1:
+        raise SpecError(f"must be at least 1 group, not {args.effort}", field="--effort")
+
+
 def run(args) -> int:
     import sys
 
     from einloop import api
+    from einloop.mapper.lifetime import WorkerFailed, command_start
     from einloop.mapper.network import map_workload
-    from einloop.report.loopnest import loop_nest
-    from einloop.report.text import summary
 
+    start = command_start()
+    check_flags(args)
     files = list(args.files) + ([args.constraints] if args.constraints else [])
     spec = api.load(files, args.format)
     for what, value in (("workload", spec.workload), ("architecture", spec.arch)):
@@ -55,15 +84,33 @@ def run(args) -> int:
             raise SpecError(f"no '{what}' section in {', '.join(files)}")
     for name in args.einsum or []:
         spec.workload.einsum(name)
-    net = map_workload(spec.workload, spec.arch, spec.constraints, einsums=args.einsum,
-                       progress=not args.quiet and not args.json and sys.stderr.isatty(), objective=args.objective,
-                       time_limit=args.time_limit, workers=args.workers, reuse_rule=args.reuse_rule)
+    try:
+        net = map_workload(spec.workload, spec.arch, spec.constraints, einsums=args.einsum,
+                           progress=not args.quiet and not args.json and sys.stderr.isatty(),
+                           objective=args.objective, workers=args.workers, reuse_rule=args.reuse_rule,
+                           deadline=None if args.time_limit is None else start + args.time_limit, effort=args.effort)
+    except WorkerFailed as err:
+        print(f"einloop: error: a mapper worker failed ({err}); no answer", file=sys.stderr)
+        return 1
+    return report(args, spec, net)
+
+
+def report(args, spec, net) -> int:
+    """The mappings found, as text or JSON; exit code 0 if every Einsum got one, else 1 (said why)."""
+    import sys
+
+    from einloop.report.loopnest import loop_nest
+    from einloop.report.text import summary
     if args.json:
+        for r in net.layers:
+            if r.result is None and r.einsum.name not in net.reused:
+                print(f"einloop: Einsum {r.einsum.name}: {no_answer(spec, r)}", file=sys.stderr)
         print(json.dumps({
             "einsums": [{"einsum": r.einsum.name, "reused_from": net.reused.get(r.einsum.name),
                          "padding": {k: {"bound": b, "padded": p} for k, (b, p) in r.padding.items()},
                          "mapping": mapping_dict(r.mapping) if r.mapping else None,
                          "result": r.result.to_dict() if r.result else None, "search": asdict(r.stats),
+                         "no_answer": None if r.result else no_answer(spec, r),
                          "pareto": [{"mapping": mapping_dict(m), "energy": res.energy, "cycles": res.cycles}
                                     for m, res in r.pareto]} for r in net.layers],
             "total": {"energy": net.energy, "cycles": net.cycles, "proven_optimal": net.proven_optimal}}, indent=2))
@@ -72,8 +119,7 @@ def run(args) -> int:
         if r.einsum.name in net.reused:
             continue
         if r.result is None:
-            print(f"Einsum {r.einsum.name}: no valid mapping under the constraints "
-                  f"({r.stats.tilings:,} tilings fit; check capacities and constraints)")
+            print(f"Einsum {r.einsum.name}: {no_answer(spec, r)}")
             continue
         print(loop_nest(spec.arch, r.mapping, r.result))
         for rank, (bound, padded) in r.padding.items():
@@ -87,7 +133,7 @@ def run(args) -> int:
               + (f", {s.groups_skipped:,} too large to enumerate" if s.groups_skipped else "")
               + f"; {s.seconds:.2f} s; "
               + ("optimal under the constraints" if s.proven_optimal else
-                 "time limit reached: best found, NOT proven optimal"))
+                 f"{s.stopped or 'search stopped'}: best found, NOT proven optimal"))
         for m, res in r.pareto:
             print(f"  pareto: energy {res.energy:,.0f} pJ  cycles {res.cycles:,}")
         print()
