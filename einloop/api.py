@@ -5,13 +5,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from einloop.errors import SpecError
-from einloop.mapper.constraints import Constraints, from_timeloop, read_constraints
+from einloop.mapper.constraints import Constraints, read_constraints
 from einloop.model.evaluate import evaluate
 from einloop.model.result import Result
 from einloop.spec import native
 from einloop.spec.arch import Architecture
 from einloop.spec.mapping import Mapping
 from einloop.spec.timeloop import TimeloopSpec, is_timeloop, read_timeloop
+from einloop.spec.timeloop_constraints import Levels, read_timeloop_constraints
+from einloop.spec.timeloop_v03 import is_legacy, prepare
 from einloop.spec.workload import Workload
 from einloop.spec.yamlio import load_merged
 
@@ -28,6 +30,7 @@ class Spec:
     format: str
     files: dict[str, str]
     constraints: "Constraints | None" = None
+    ignored: tuple[str, ...] = ()        # parts of the input einloop reads but does not model (reported)
 
 
 def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
@@ -36,17 +39,13 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
     if format not in FORMATS:
         raise SpecError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}", field="--format")
     doc, origin = load_merged(paths)
-    if format == "timeloop" or (format == "auto" and is_timeloop(doc)):
+    if format == "timeloop" or (format == "auto" and (is_timeloop(doc) or is_legacy(doc))):
+        prepared = prepare(doc, origin)
+        doc = prepared.doc
         t = read_timeloop(doc, origin)
-        targets = []
-        for key in ("architecture_constraints", "mapspace_constraints", "mapspace", "constraints"):
-            section = doc.get(key)
-            if isinstance(section, dict):
-                targets += section.get("targets") or []
-            elif isinstance(section, list):
-                targets += section
-        cons = from_timeloop(targets, t.einsum, t.arch, t.fanout_of, origin.get("architecture_constraints", ""))
-        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons)
+        cons = read_timeloop_constraints(doc, t.einsum, Levels(t.arch, t.fanout_of, t.dummies), origin)
+        return Spec(Workload(t.einsum.name, (t.einsum,)), t.arch, t.mapping, "timeloop", origin, cons,
+                    prepared.ignored + cons.notes)
     known = {"workload", "architecture", "mapping", "constraints"}
     unknown = sorted(set(doc) - known)
     if unknown:
@@ -61,8 +60,9 @@ def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
 
 
 def load_timeloop(paths: list[str | Path]) -> TimeloopSpec:
+    """Timeloop files of any version (v0.2 to v0.4) as einloop's Einsum, architecture and mapping."""
     doc, origin = load_merged(list(paths))
-    return read_timeloop(doc, origin)
+    return read_timeloop(prepare(doc, origin).doc, origin)
 
 
 def timeloop_files(ref_output: str | Path) -> list[Path]:

@@ -15,8 +15,10 @@ def _eval(args) -> int:
 
     spec = api.load(args.files, args.format)
     result = api.evaluate_spec(spec, args.einsum, reuse_rule=args.reuse_rule)
+    for note in spec.ignored:
+        print(f"einloop: ignored: {note}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps({**result.to_dict(), **({"ignored": list(spec.ignored)} if spec.ignored else {})}, indent=2))
     else:
         print(loop_nest(spec.arch, spec.mapping, result))
         print(summary(result))

@@ -49,6 +49,7 @@ class Constraints:
     dataflow: str = "unconstrained"
     imperfect: dict[str, float] = field(default_factory=dict)   # rank ("*": every rank) -> padding allowed,
     # as a fraction of its bound: its factors may multiply to up to that much more (mapper/imperfect.py)
+    notes: tuple[str, ...] = ()   # what reading changed (e.g. a Timeloop factor clamped to its bound)
 
     def at(self, name: str) -> LevelConstraint:
         return self.levels.get(name, LevelConstraint())
@@ -210,44 +211,3 @@ def conv_roles(einsum: Einsum) -> dict[str, str]:
                         field="constraints.dataflow")
     (p, r), (q, s) = pairs[:2]
     return {"p": p, "r": r, "q": q, "s": s}
-
-
-def from_timeloop(targets: list, einsum: Einsum, arch: Architecture, fanout_of: dict[str, str],
-                  file: str = "") -> Constraints:
-    """Timeloop mapspace constraints (``targets`` of type temporal / spatial / bypass / datatype).
-
-    Listed factors are fixed, the rest free; a permutation (inner to outer) fixes the innermost loops;
-    a spatial permutation with ``split`` says which ranks may go to X (first ``split``) and Y."""
-    from einloop.spec.timeloop import _factors, _permutation
-
-    dims = list(einsum.ranks)
-    levels: dict[str, LevelConstraint] = {}
-    for i, t in enumerate(targets or []):
-        fld = f"constraints[{i}]"
-        if not isinstance(t, dict) or "target" not in t:
-            raise SpecError("each constraint needs a 'target'", file=file, field=fld)
-        kind, name = str(t.get("type", "temporal")), str(t["target"])
-        if kind == "spatial":
-            name = fanout_of.get(name, name)
-        cur = levels.get(name, LevelConstraint())
-        if kind in ("bypass", "datatype", "dataspace"):
-            cur = replace(cur, keep=cur.keep | frozenset(t.get("keep") or ()),
-                          bypass=cur.bypass | frozenset(t.get("bypass") or ()))
-        elif kind in ("temporal", "spatial"):
-            factors = {**cur.factors, **_factors(t.get("factors", ""), dims, file, f"{fld}.factors")}
-            cur = replace(cur, factors=factors)
-            if "permutation" in t:
-                perm = _permutation(t["permutation"], dims, file, f"{fld}.permutation")
-                if kind == "temporal":
-                    cur = replace(cur, permutation=tuple(reversed(perm)))
-                else:
-                    split = int(t.get("split", len(perm)))
-                    cur = replace(cur, spatial_x=frozenset(perm[:split]), spatial_y=frozenset(perm[split:]))
-        elif kind in ("max_overall_bypass", "utilization"):
-            continue
-        else:
-            raise SpecError(f"unknown constraint type {kind!r}; allowed: temporal, spatial, bypass, datatype",
-                            file=file, field=f"{fld}.type")
-        levels[name] = cur
-    known = {n.name for n in arch.nodes}
-    return Constraints({k: v for k, v in levels.items() if k in known})

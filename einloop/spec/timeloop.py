@@ -363,6 +363,7 @@ class TimeloopSpec:
     mapping: Mapping
     word_bits: int
     fanout_of: dict[str, str] = field(default_factory=dict)   # timeloop spatial target -> fanout node
+    dummies: frozenset[str] = frozenset()                     # timeloopfe dummy levels (hold nothing)
 
 
 def read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
@@ -379,4 +380,11 @@ def _read_timeloop(doc: dict, origin: dict[str, str]) -> TimeloopSpec:
     arch, targets, word = read_architecture(doc, origin.get("architecture", ""))
     einsum = read_problem(doc.get("problem"), origin.get("problem", ""), word)
     mapping = read_mapping(doc.get("mapping") or [], einsum, arch, targets, origin.get("mapping", ""))
-    return TimeloopSpec(einsum, arch, mapping, word, targets)
+    return TimeloopSpec(einsum, arch, mapping, word, targets, dummy_levels(doc, origin.get("architecture", "")))
+
+
+def dummy_levels(doc: dict, file: str) -> frozenset[str]:
+    """Names of timeloopfe's dummy levels (class ``dummy_storage``): fanouts or nothing in einloop."""
+    arch = doc["architecture"]
+    comps = _flattened(arch["subtree"], {}, file) if "subtree" in arch else _nested(arch.get("nodes", []), {}, (1, 1), file)
+    return frozenset(c.name for c in comps[:-1] if _is_dummy(c))

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from einloop.errors import SpecError
+from einloop.spec.timeloop_folder import TEMPLATE_SUFFIXES, render_template
 
 
 class _Loader(yaml.SafeLoader):
@@ -31,7 +32,10 @@ def load_yaml(path: str | Path) -> dict:
     if not p.is_file():
         raise SpecError("file not found", file=str(path))
     try:
-        data = yaml.load(p.read_text(), Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
+        text = p.read_text()
+        if p.suffix in TEMPLATE_SUFFIXES:   # Jinja: rendered in a sandbox (spec/timeloop_folder.py)
+            text = render_template(text, p)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
