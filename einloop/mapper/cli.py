@@ -21,25 +21,40 @@ def register(sub) -> None:
     m.add_argument("--reuse-rule", choices=["2024", "2025"], default="2024")
     m.add_argument("--json", action="store_true", help="print mappings, evaluations and statistics as JSON")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
+    m.add_argument("--save-mapping", metavar="FILE", help="write the mapping found as YAML in the input's format "
+                                                          "(Timeloop directives for Timeloop inputs), for einloop eval")
     m.set_defaults(run=run)
 
 
 def mapping_dict(mapping) -> list[dict]:
-    """A mapping in einloop's YAML form (loops outer to inner)."""
-    out = []
-    for n in mapping.nodes:
-        d = {"target": n.target}
-        temporal = [f"{l.rank}{l.factor}" for l in n.loops if not l.spatial]
-        if temporal:
-            d["temporal"] = " ".join(temporal)
-        for axis in ("X", "Y"):
-            loops = [f"{l.rank}{l.factor}" for l in n.loops if l.spatial == axis]
-            if loops:
-                d.setdefault("spatial", {})[axis] = " ".join(loops)
-        if n.keep is not None:
-            d["keep"] = sorted(n.keep)
-        out.append(d)
-    return out
+    """A mapping in einloop's YAML form (loops outer to inner): mapping_out.einloop_form."""
+    from einloop.mapper.mapping_out import einloop_form
+    return einloop_form(mapping)
+
+
+def save_mapping(path: str, files: list[str], spec, net) -> None:
+    """The one searched Einsum's mapping as a ``mapping:`` YAML file in the input's format, which
+    ``einloop eval`` reads back with the same inputs."""
+    import yaml
+
+    from einloop.errors import SpecError
+    from einloop.mapper.mapping_out import einloop_form, timeloop_form
+    found = [r for r in net.layers if r.einsum.name not in net.reused and r.mapping is not None]
+    if len(found) != 1:
+        raise SpecError(f"writes one mapping, but {len(found)} Einsums were mapped (choose one with --einsum)",
+                        field="--save-mapping")
+    r = found[0]
+    if spec.format == "timeloop":
+        from einloop.api import load_timeloop
+        fanout_of = load_timeloop(files).fanout_of
+        form = timeloop_form(r.mapping, r.einsum, spec.arch, fanout_of)
+    else:
+        form = einloop_form(r.mapping)
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            yaml.safe_dump({"mapping": form}, f, sort_keys=False)
+    except OSError as err:
+        raise SpecError(f"cannot write the mapping: {err.strerror}", file=path, field="--save-mapping") from err
 
 
 def no_answer(spec, r) -> str:
@@ -92,6 +107,8 @@ def run(args) -> int:
     except WorkerFailed as err:
         print(f"einloop: error: a mapper worker failed ({err}); no answer", file=sys.stderr)
         return 1
+    if args.save_mapping:
+        save_mapping(args.save_mapping, files, spec, net)
     return report(args, spec, net)
 
 
