@@ -845,6 +845,10 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             "groups too large to enumerate" if stats.groups_skipped else "search stopped"
     stats.seconds = time.perf_counter() - start
     if objective == "pareto":
+        if run.best is not None:   # the seed (lowest energy it found): a point until the front dominates it
+            b = run.best
+            run.front = _pareto(run.front + [_Candidate((b.energy, b.cycles, b.dp, b.factors), b.energy, b.cycles,
+                                                        b.dp, b.factors, b.orders)])
         pareto = [(m, evaluate(einsum, arch, m, reuse_rule=reuse_rule)) for m in (_mapping(ctx, c) for c in run.front)]
         first = pareto[0] if pareto else (None, None)
         return MapResult(einsum, first[0], first[1], stats, pareto)
@@ -895,10 +899,10 @@ def _search(ctx: _Context, run: _Run, stats: SearchStats, spatial: np.ndarray, m
         run.pools.append(helper)
     # a second core seeds, then bounds dataplacements (two calls: the seed is kept even if the time
     # runs out while the bounds are computed)
-    seeded = helper.apply_async(_helper_seed, (spatial, objective != "pareto")) if helper is not None else None
+    seeded = helper.apply_async(_helper_seed, (spatial, True)) if helper is not None else None
     helped = helper.apply_async(_helper_bounds, (spatial,)) if helper is not None else None
     run.seeded = seeded
-    early = helper is None and ctx.deadline is not None and objective != "pareto"
+    early = helper is None and ctx.deadline is not None   # (pareto: the seed is a first point of the front)
     if early:   # time-limited, no helper: a mapping before the group bounds (they may take longer than
         # the limit: 283 s on the tl06 exercise, whose seed takes 0.8 s)
         run.best = _seed(ctx, spatial)
