@@ -3,8 +3,8 @@
 An unconstrained mapspace can be too large to finish, while each named dataflow (weight-, output-,
 input-, row-stationary) is a much smaller subset that often finishes in seconds. So a bounded search
 of an unconstrained problem (a time limit or an effort budget) runs in three parts: the whole space
-for a third of the time (proven: done); then every dataflow that can express the Einsum, sharing the
-next third; then the whole space again for the rest, pruned by the best found so far (the
+for a sixth of the time (proven: done); then every dataflow that can express the Einsum, sharing 60%
+of what is left; then the whole space again for the rest, pruned by the best found so far (the
 incumbent). The answer is the best of all three, so it is never worse than a dataflow's optimum that
 finished. Under an effort budget the first part is skipped (it would repeat the last one). Time
 limits under MIN_SECONDS are not split (measured on the VGG-16 layer: a part of 1-2 s finds no
@@ -22,6 +22,8 @@ from einloop.mapper.constraints import DATAFLOWS, Constraints, expand_dataflow
 from einloop.spec.arch import Architecture
 from einloop.spec.workload import Einsum
 
+WHOLE_FIRST = 1 / 6       # of the time: the whole space first (a search it proves ends there)
+DATAFLOWS_SHARE = 0.6     # of what is left then: the named dataflows (each its share of what is left)
 PHASE_GRACE = 0.25   # seconds a part before the last may run past its share (its hard stop)
 MIN_SECONDS = 30.0   # shorter time limits are not split: each part would be too short to find anything
 SEEDED = ("energy", "edp")   # objectives whose searches take an incumbent (cycles: two searches already)
@@ -58,13 +60,13 @@ def with_incumbent(einsum: Einsum, arch: Architecture, cons: Constraints, *, obj
     run = dict(options, objective=objective, effort=effort, incumbents=False)
     best, stats, notes = None, SearchStats(), []
     if deadline is not None and effort is None:
-        until = start + (deadline - start) / 3
+        until = start + (deadline - start) * WHOLE_FIRST
         best = map_einsum(einsum, arch, cons, deadline=until, hard=until + PHASE_GRACE, **run)
         if best.stats.proven_optimal:
             return best
         stats.add(best.stats)
     subsets = applicable(cons, einsum, arch)
-    phase_end = None if deadline is None else time.time() + (deadline - time.time()) / 2
+    phase_end = None if deadline is None else time.time() + (deadline - time.time()) * DATAFLOWS_SHARE
     for k, sub in enumerate(subsets):
         until = None if phase_end is None else time.time() + (phase_end - time.time()) / (len(subsets) - k)
         if until is not None and until <= time.time():   # the earlier parts took this one's time
