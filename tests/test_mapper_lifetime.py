@@ -172,3 +172,38 @@ def test_hard_stop_interrupts_a_stuck_stage():
     assert 0.25 <= time.time() - start < 1.0
     import signal as s
     assert s.getitimer(s.ITIMER_REAL)[0] == 0
+
+
+def _on_a_terminal(args) -> str:
+    """What ``einloop map ARGS`` writes to a 120-column pseudo-terminal (stdout and stderr)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:   # the child: a sized terminal (tqdm draws nothing on a 0-column one)
+        fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        os.chdir(ROOT)
+        os.execvp(sys.executable, [sys.executable, "-m", "einloop.cli", "map", *map(str, args)])
+    out = bytearray()
+    while True:
+        try:
+            data = os.read(fd, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        out.extend(data)
+    os.waitpid(pid, 0)
+    return out.decode(errors="replace")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal")
+@pytest.mark.parametrize("objective", ["energy", "pareto"])
+def test_progress_bar_on_a_terminal_and_not_with_quiet(objective):
+    """A search longer than a second shows a bar during the bounds and the seed, Pareto too."""
+    args = [EX / "workloads/conv.yaml", EX / "arch/eyeriss_like.yaml", "--time-limit", 4, "--objective", objective]
+    shown = _on_a_terminal(args)
+    assert "mapping conv3x3 (bounds and seed)" in shown and "Traceback" not in shown
+    assert "mapping conv3x3" not in _on_a_terminal(args + ["--quiet"])

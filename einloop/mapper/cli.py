@@ -18,7 +18,8 @@ def register(sub) -> None:
     m.add_argument("--time-limit", type=float, help="seconds for the whole command (its Einsums share them); the "
                                                     "best found is returned, said to be not proven optimal")
     m.add_argument("--effort", type=int, help="search at most N (dataplacement x spatial) groups per Einsum, lowest "
-                                              "bounds first: the same answer on any machine")
+                                              "bounds first: the same answer on any machine (unless a "
+                                              "--time-limit given too cuts it first)")
     m.add_argument("--workers", type=int, default=2, help="processes (default 2: both cores)")
     m.add_argument("--reuse-rule", choices=["2024", "2025"], default="2024")
     m.add_argument("--json", action="store_true", help="print mappings, evaluations and statistics as JSON")
