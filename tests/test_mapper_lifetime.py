@@ -207,3 +207,11 @@ def test_progress_bar_on_a_terminal_and_not_with_quiet(objective):
     shown = _on_a_terminal(args)
     assert "mapping conv3x3 (bounds and seed)" in shown and "Traceback" not in shown
     assert "mapping conv3x3" not in _on_a_terminal(args + ["--quiet"])
+
+
+def test_a_huge_time_limit_is_no_limit(capsys):
+    """1e300 s cannot be a timer (it was: OverflowError, timestamp out of range); the search proves."""
+    code = main(["map", str(EX / "workloads/matmul.yaml"), str(EX / "arch/two_level.yaml"), "--time-limit", "1e300",
+                 "--json"])
+    layer = json.loads(capsys.readouterr().out)["einsums"][0]
+    assert code == 0 and layer["search"]["proven_optimal"]

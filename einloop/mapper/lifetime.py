@@ -21,6 +21,7 @@ import time
 PR_SET_PDEATHSIG = 1   # linux/prctl.h
 WATCH = 0.25           # seconds between the watchdog's looks at its parent
 REPEAT = 0.1           # seconds between repeated hard stops until the search has stopped
+MAX_ALARM = 1e6        # seconds: a stop further away is not armed (the timer's range; the deadline still holds)
 STARTUP = 5.0          # seconds: a process older than this runs the command from Python (command_start)
 
 
@@ -72,7 +73,7 @@ def hard_stop(when: float | None):
     until the block ends (a signal's exception can land where Python ignores it, e.g. in a fork
     hook). Nested blocks keep the earliest stop; without a main thread or SIGALRM it does nothing (the
     searches still check their deadline between steps)."""
-    usable = (when is not None and hasattr(signal, "setitimer")
+    usable = (when is not None and hasattr(signal, "setitimer") and when - time.time() < MAX_ALARM
               and threading.current_thread() is threading.main_thread())
     if not usable:
         yield
