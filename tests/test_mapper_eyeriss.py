@@ -30,7 +30,9 @@ def test_conv_time_limited_beats_the_hand_written_mapping(eyeriss):
     hand = einloop.evaluate(einsum, spec.arch, spec.mapping)
     r = map_einsum(einsum, spec.arch, spec.constraints, time_limit=8, workers=2)
     assert r.result is not None and r.result.valid
-    assert r.stats.proven_optimal or r.stats.seconds >= 8 * 0.99   # unproven only when the limit ran out
+    # unproven only when the limit ran out (the search works to 0.3 x max(1 s, 5%) before it, so that
+    # the answer comes within the limit: lifetime.margins)
+    assert r.stats.proven_optimal or r.stats.seconds >= 8 - 0.3 - 0.05
     assert r.result.energy < hand.energy                   # 966.3 uJ by hand
     again = evaluate(einsum, spec.arch, r.mapping)         # what is printed is what the model says
     assert again.energy == pytest.approx(r.result.energy, rel=1e-12)

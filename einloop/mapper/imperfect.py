@@ -60,7 +60,7 @@ def map_padded(einsum: Einsum, arch: Architecture, cons, *, objective: str, time
     best, stats, front = None, SearchStats(), []
     for bounds in combinations(einsum, cons.imperfect):
         left = None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - start))
-        if left == 0.0:
+        if left == 0.0 or (options.get("deadline") is not None and time.time() >= options["deadline"]):
             stats.proven_optimal = False
             break
         padded = einsum if bounds == einsum.ranks else einsum.padded(bounds)

@@ -178,7 +178,11 @@ class Neighbourhood:
         move); returns (objective, energy, cycles, dp, menu, row)."""
         obj, e, c = self.evaluate(dp, menu, row[None])
         best = (float(obj[0]), float(e[0]), float(c[0]), dp, menu, row)
-        while deadline is None or time.time() < deadline:
+        began, step = None, 0.0
+        while deadline is None or time.time() + step < deadline:   # (no step that would end past it)
+            if began is not None:
+                step = max(step, time.time() - began)
+            began = time.time()
             cands = []
             F = np.concatenate([self.neighbours(best[5]), self.respatial(best[5])])
             if len(F):

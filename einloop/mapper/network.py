@@ -1,12 +1,16 @@
 """Map a whole workload Einsum by Einsum; Einsums of identical shape are searched once."""
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import time
 from dataclasses import dataclass, field, replace
 
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints, expand_dataflow, matched_sections, resolve_roles
-from einloop.mapper.search import MapResult, map_einsum, process_context
+from einloop.mapper.lifetime import TimeUp, WorkerFailed, margins, worker_init
+from einloop.mapper.progress import Progress
+from einloop.mapper.search import MapResult, SearchStats, map_einsum, process_context
 from einloop.spec.arch import Architecture
 from einloop.spec.workload import Einsum, Workload
 
@@ -65,26 +69,29 @@ def map_workload(workload: Workload, arch: Architecture, constraints: Constraint
     shapes = sorted(firsts.values(), key=lambda e: (-len([b for b in e.ranks.values() if b > 1]), -e.macs))
     workers = options.get("workers") or min(2, os.cpu_count() or 1)
     side_by_side = workers > 1 and len(shapes) > 1
-    jobs = [(e, arch, constraints, {**options, "workers": 1} if side_by_side else options) for e in shapes]
-    bar = None
-    if progress and len(jobs) > 1:
-        from tqdm import tqdm
-        bar = tqdm(total=len(jobs), desc="shapes", unit="einsum")
+    cores = min(workers, len(shapes)) if side_by_side else 1
+    jobs = [_Job(e, arch, constraints, {**options, "workers": 1} if side_by_side else options, k, len(shapes), cores)
+            for k, e in enumerate(shapes)]
+    bar = Progress(progress and len(jobs) > 1, "shapes", "einsum")
+    bar.start(len(jobs), "search")
     done: dict[str, MapResult] = {}   # by the name of each shape's first Einsum (a result's may be padded)
-    if side_by_side:
-        with process_context().Pool(min(workers, len(jobs))) as pool:
-            for r in pool.imap_unordered(_map_shape, jobs):
-                done[r.einsum.name] = r
-                if bar:
+    try:
+        if side_by_side:
+            with process_context().Pool(cores, initializer=worker_init, initargs=(os.getpid(),)) as pool:
+                for r in _results(pool.imap_unordered(_map_shape, jobs), len(jobs), options.get("deadline")):
+                    done[r.einsum.name] = r
                     bar.update(1)
-    else:
-        for job in jobs:
-            r = _map_shape(job, progress=progress)
-            done[r.einsum.name] = r
-            if bar:
+        else:
+            for job in jobs:
+                r = _map_shape(job, progress=progress)
+                done[r.einsum.name] = r
                 bar.update(1)
-    if bar:
+    finally:
         bar.close()
+    for job in jobs:   # a shape that did not answer by the hard stop: no mapping, not proven
+        if job.einsum.name not in done:
+            done[job.einsum.name] = MapResult(job.einsum, None, None, SearchStats(proven_optimal=False),
+                                              note="no answer within the time limit")
     for e in selected:
         first = done[firsts[shape_key(e, arch, constraints)].name]
         if first.einsum.name == e.name:
@@ -95,11 +102,46 @@ def map_workload(workload: Workload, arch: Architecture, constraints: Constraint
     return out
 
 
-def _map_shape(job, progress: bool = False) -> MapResult:
+@dataclass
+class _Job:
+    """One shape's search: its Einsum, its place among the shapes and the cores they share."""
+    einsum: Einsum
+    arch: Architecture
+    constraints: Constraints | None
+    options: dict
+    index: int
+    shapes: int
+    cores: int
+
+    def deadline(self) -> float | None:
+        """Its share of the time left, at its start: the shapes not started yet (this one included),
+        spread over the cores, split the time equally (the command's deadline caps it)."""
+        end = self.options.get("deadline")
+        if end is None:
+            return None
+        now = time.time()
+        rounds = -(-(self.shapes - self.index) // self.cores)
+        return now + max(0.0, end - now) / rounds
+
+
+def _results(results, count: int, deadline: float | None):
+    """The shapes' results as they come; with a deadline, none waited for past the hard stop."""
+    for _ in range(count):
+        wait = None if deadline is None else max(0.1, margins(deadline)[1] + 0.5 - time.time())
+        try:
+            yield results.next(timeout=wait)
+        except mp.TimeoutError:
+            return
+        except (SpecError, TimeUp):
+            raise
+        except Exception as err:
+            raise WorkerFailed(f"{type(err).__name__}: {err}") from err
+
+
+def _map_shape(job: _Job, progress: bool = False) -> MapResult:
     """One shape's search, alone on its core when the shapes run side by side."""
-    e, arch, constraints, options = job
-    cons, note = constraints_for(e, arch, constraints)
-    r = map_einsum(e, arch, cons, progress=progress, **options)
+    cons, note = constraints_for(job.einsum, job.arch, job.constraints)
+    r = map_einsum(job.einsum, job.arch, cons, progress=progress, **{**job.options, "deadline": job.deadline()})
     r.note = "; ".join(n for n in (note, r.note) if n)
     return r
 

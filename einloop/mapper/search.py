@@ -36,10 +36,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from einloop.mapper import incumbent
 from einloop.mapper.completion import left_of, merged_energy, undecided_energy, window_energy, windowed_operand
 from einloop.mapper.constraints import Constraints, check, expand_dataflow, resolve_roles
+from einloop.mapper.effort import within_effort
+from einloop.mapper.lifetime import TimeUp, WorkerFailed, hard_stop, margins, stop_time, worker_init
 from einloop.mapper.local import Neighbourhood, cached_structure
+from einloop.mapper.nofit import ruled_out
 from einloop.mapper.orders import OrderBounds, link_energy, links, order_bounds
+from einloop.mapper.progress import Progress
 from einloop.mapper.space import (TooManyTilings, count_orders, dataplacements, level_orders, slots, spatial_tilings,
                                   temporal_tilings, tilings_outer_first)
 from einloop.model.accesses import count_accesses, window_free
@@ -56,6 +61,7 @@ OBJECTIVES = ("energy", "cycles", "edp", "pareto")
 HELPED_GROUPS = 256   # from this many groups, a helper process seeds, then bounds groups beside the main one
 SHARED = 4   # the cheap partial-tiling bound prices the decided hops' joint orders when 4 rows share each new part
 TIE = 1e-12   # relative: energies closer than this are equal (float sums in different orders)
+SEED_WAIT = 0.3   # seconds a hard stop still waits for the helper's seed (its local search ends by the deadline)
 EXACT_BLOCK = 64   # complete tilings evaluated exactly per block (in bound order; a better best prunes the next)
 
 
@@ -71,6 +77,7 @@ class SearchStats:
     pruned: int = 0            # (tiling, order) pairs of enumerated groups never evaluated exactly: bound above the best
     seconds: float = 0.0
     proven_optimal: bool = True
+    stopped: str = ""          # why not proven: "time limit reached", "effort budget reached" (or "")
 
     def add(self, other: "SearchStats") -> None:
         """Count another search of the same Einsum in (optimal only if both are; seconds not summed)."""
@@ -78,6 +85,7 @@ class SearchStats:
         for name in ("mapspace", "groups", "groups_pruned", "groups_skipped", "tilings", "evaluated", "pruned"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.proven_optimal = self.proven_optimal and other.proven_optimal
+        self.stopped = self.stopped or other.stopped
 
 
 @dataclass
@@ -146,8 +154,9 @@ class _Context:
             return self.objective_of(energy, cycles)
         return _objective(self.objective, energy, cycles) * np.maximum(1.0, np.asarray(cycles) / self.cap) ** 4
 
-    def late(self) -> bool:
-        return self.deadline is not None and time.time() > self.deadline
+    def late(self, ahead: float = 0.0) -> bool:
+        """Past the deadline (or ``ahead`` seconds from now would be: a step that long would end past it)."""
+        return self.deadline is not None and time.time() + ahead > self.deadline
 
 
 _CTX: _Context | None = None
@@ -158,6 +167,12 @@ _CLAIMS = None   # the helper's share of the group bounds: [next from the front,
 def _init(ctx, best, claims=None):
     global _CTX, _BEST, _CLAIMS
     _CTX, _BEST, _CLAIMS = ctx, best, claims
+
+
+def _worker(ctx, best, claims, parent: int):
+    """Pool initializer: a worker that ignores SIGINT and dies with its parent (lifetime.py), then _init."""
+    worker_init(parent)
+    _init(ctx, best, claims)
 
 
 def _objective(name: str, energy, cycles):
@@ -380,7 +395,7 @@ def _complete(ctx: _Context, F: np.ndarray) -> np.ndarray:
 
 
 def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
-          floor: float = -np.inf) -> _Candidate | None:
+          floor: float = -np.inf, until: float | None = None) -> _Candidate | None:
     """A good first mapping, so that pruning starts at once. From the dataplacement keeping most (its
     buffers hold the most), a beam of partial tilings (the ``width`` lowest bounds kept after every
     slot) gives complete tilings; the best few under uniform loop orders start a local search
@@ -409,7 +424,8 @@ def _seed(ctx: _Context, spatial: np.ndarray, width: int = 64, starts: int = 8,
         obj = hood.evaluate(dp, menu, T)[0]
         points += [(float(obj[j]), dp, menu, j, T[j]) for j in range(len(T)) if np.isfinite(obj[j])]
     points.sort(key=lambda x: x[:4])
-    best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], ctx.deadline, target=floor)
+    until = ctx.deadline if until is None else until   # (a helper's seed ends earlier: it must reach the main)
+    best = hood.search([(dp, menu, row) for _, dp, menu, _, row in points[:starts]], until, target=floor)
     if best is None or not np.isfinite(best[0]):
         return None
     obj, energy, cycles, dp, menu, row = best
@@ -768,28 +784,40 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
                objective: str = "energy", time_limit: float | None = None, workers: int | None = None,
                reuse_rule: str = "2024", chunk: int = 2048, rows_per_task: int = 16,
                progress: bool = False, limit: float = np.inf, cap: float | None = None,
-               strict: bool = False) -> MapResult:
+               strict: bool = False, deadline: float | None = None, effort: int | None = None,
+               incumbents: bool = True, hard: float | None = None) -> MapResult:
     """The optimal mapping of one Einsum (or the Pareto front of energy and cycles). ``limit``: only a
     mapping whose objective is below it is wanted (another search has one): none may be returned.
     Constraints allowing imperfect factorization search the padded bounds (imperfect.py); the cycles
-    objective is two searches (_cycles_then_energy). ``cap`` and ``strict``: see _Context."""
+    objective is two searches (_cycles_then_energy). ``cap`` and ``strict``: see _Context.
+    ``deadline`` (time.time()) and ``time_limit`` (seconds from now) stop the search, whatever stage it
+    is in, with the best found (lifetime.margins: the search works to a little before it and is stopped
+    hard, lifetime.hard_stop, a little after, or at ``hard``); ``effort`` searches at most that many groups,
+    lowest bounds first, so the answer is the same on any machine (effort.py). A bounded unconstrained
+    search is seeded by the named dataflows' optima (incumbent.py; ``incumbents=False``: not)."""
     if objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     start = time.perf_counter()
+    end = stop_time(time_limit, deadline)
     cons = resolve_roles(constraints or Constraints(), einsum)
     check(cons, einsum, arch)
     options = dict(time_limit=time_limit, workers=workers, reuse_rule=reuse_rule, chunk=chunk,
-                   rows_per_task=rows_per_task, progress=progress)
+                   rows_per_task=rows_per_task, progress=progress, deadline=end, effort=effort, hard=hard)
     if cons.imperfect:
         from einloop.mapper.imperfect import map_padded
         return map_padded(einsum, arch, cons, objective=objective, **options)
     if objective == "cycles" and not strict:
         return _cycles_then_energy(einsum, arch, cons, **options)
+    if incumbents and not strict and cap is None and limit == np.inf and incumbent.wanted(cons, objective, end, effort):
+        return incumbent.with_incumbent(einsum, arch, cons, objective=objective, **options)
     cons = expand_dataflow(cons, einsum, arch)
+    impossible = ruled_out(einsum, arch, cons)
+    if impossible:   # proven before any search: nothing fits (the result says what rules it out)
+        return MapResult(einsum, None, None, SearchStats(seconds=time.perf_counter() - start), note=impossible)
     slot_list = slots(einsum, arch, cons)
     dps = dataplacements(einsum, arch, cons)
-    ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk,
-                   None if time_limit is None else time.time() + time_limit)
+    soft, stop = (None, None) if end is None else margins(end)
+    ctx = _Context(einsum, arch, cons, slot_list, dps, objective, reuse_rule, chunk, soft)
     ctx.cap, ctx.strict = cap, strict
     stats = SearchStats(dataplacements=len(dps))
     spatial = spatial_tilings(einsum, arch, cons, slot_list)
@@ -797,43 +825,145 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     mp_ctx = process_context()
     stats.groups = len(dps) * len(spatial)
-    claims = mp_ctx.Array("i", [0, len(dps)])
-    helper = mp_ctx.Pool(1, initializer=_init, initargs=(ctx, None, claims)) \
-        if workers > 1 and len(dps) > 1 and stats.groups >= HELPED_GROUPS else None
-    best: _Candidate | None = None
-    try:   # a second core seeds, then bounds dataplacements
-        helped = helper.apply_async(_helper_task, (spatial, objective != "pareto")) if helper is not None else None
-        bounds = _bound_groups(ctx, spatial, stats, claims)
-        seed = None
-        if helped is not None:
-            seed, theirs = helped.get()
-            bounds = dict(sorted({**bounds, **theirs}.items()))
-        if len(bounds) < len(dps):   # the time limit stopped the bounds: groups never searched
-            stats.proven_optimal = False
-        tasks = _tasks(bounds, spatial, rows_per_task)
-        if objective != "pareto" and tasks and float(tasks[0][2][0]) <= limit:
-            floor = float(tasks[0][2][0]) if stats.proven_optimal else -np.inf
-            best = seed if helped is not None else _seed(ctx, spatial, floor=floor)
-            if best is not None and best.key[0] >= limit:
-                best = None
+    saved = (_CTX, _BEST, _CLAIMS)   # restored after: a nested search's context, or none (its caches freed)
+    run = _Run()
+    bar = Progress(progress, f"mapping {einsum.name}", "group")
+    try:
+        with hard_stop(stop if hard is None else hard):
+            _search(ctx, run, stats, spatial, mp_ctx, workers, rows_per_task, limit, strict, effort, bar)
+    except TimeUp:
+        stats.proven_optimal = False
+        run.collect()
     finally:
-        if helper is not None:
-            helper.terminate()
+        run.close()
+        bar.close()
+        _init(*saved)
+    if ctx.late():   # some group may have stopped early
+        stats.proven_optimal = False
+    if not stats.proven_optimal and not stats.stopped:
+        stats.stopped = "time limit reached" if ctx.late() else "effort budget reached" if effort else \
+            "groups too large to enumerate" if stats.groups_skipped else "search stopped"
+    stats.seconds = time.perf_counter() - start
+    if objective == "pareto":
+        if run.best is not None:   # the seed (lowest energy it found): a point until the front dominates it
+            b = run.best
+            run.front = _pareto(run.front + [_Candidate((b.energy, b.cycles, b.dp, b.factors), b.energy, b.cycles,
+                                                        b.dp, b.factors, b.orders)])
+        pareto = [(m, evaluate(einsum, arch, m, reuse_rule=reuse_rule)) for m in (_mapping(ctx, c) for c in run.front)]
+        first = pareto[0] if pareto else (None, None)
+        return MapResult(einsum, first[0], first[1], stats, pareto)
+    if run.best is not None and run.best.key[0] >= limit:   # (a seed the time limit left unchecked)
+        run.best = None
+    if run.best is None:
+        return MapResult(einsum, None, None, stats)
+    mapping = _mapping(ctx, run.best)
+    return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
+
+
+@dataclass
+class _Run:
+    """What one search has found so far, and the processes it runs (closed whatever happens)."""
+    best: _Candidate | None = None
+    front: list = field(default_factory=list)
+    pools: list = field(default_factory=list)
+    seeded: object = None      # the helper's seed (an AsyncResult) until it is collected
+
+    def collect(self) -> None:
+        """After a hard stop: the helper's seed if it is ready and nothing better is known."""
+        if self.seeded is not None:
+            self.seeded.wait(SEED_WAIT)
+        if self.seeded is not None and self.seeded.ready() and self.seeded.successful():
+            seed = self.seeded.get()
+            if seed is not None and (self.best is None or seed.key < self.best.key):
+                self.best = seed
+        self.seeded = None
+
+    def close(self) -> None:
+        """Terminate every pool of the search (their workers are gone when this returns)."""
+        for pool in self.pools:
+            pool.terminate()
+        for pool in self.pools:
+            pool.join()
+        self.pools = []
+
+
+def _search(ctx: _Context, run: _Run, stats: SearchStats, spatial: np.ndarray, mp_ctx, workers: int,
+            rows_per_task: int, limit: float, strict: bool, effort: int | None, bar) -> None:
+    """The stages of map_einsum: group bounds and seed (a helper process beside), then the tasks,
+    serially or on one pool per worker; what is found is kept in ``run``."""
+    objective, dps = ctx.objective, ctx.dps
+    claims = mp_ctx.Array("i", [0, len(dps)])
+    helper = None
+    if workers > 1 and len(dps) > 1 and stats.groups >= HELPED_GROUPS:
+        helper = mp_ctx.Pool(1, initializer=_worker, initargs=(ctx, None, claims, os.getpid()))
+        run.pools.append(helper)
+    # a second core seeds, then bounds dataplacements (two calls: the seed is kept even if the time
+    # runs out while the bounds are computed)
+    seeded = helper.apply_async(_helper_seed, (spatial, True)) if helper is not None else None
+    helped = helper.apply_async(_helper_bounds, (spatial,)) if helper is not None else None
+    run.seeded = seeded
+    early = helper is None and ctx.deadline is not None   # (pareto: the seed is a first point of the front)
+    if early:   # time-limited, no helper: a mapping before the group bounds (they may take longer than
+        # the limit: 283 s on the tl06 exercise, whose seed takes 0.8 s)
+        run.best = _seed(ctx, spatial)
+    bounds = _bound_groups(ctx, spatial, stats, claims)
+    seed = None
+    if helped is not None:
+        seed = run.best = _get(seeded)
+        run.seeded = None
+        bounds = dict(sorted({**bounds, **_get(helped)}.items()))
+    if len(bounds) < len(dps):   # the time limit stopped the bounds: groups never searched
+        stats.proven_optimal = False
+    tasks = _tasks(bounds, spatial, rows_per_task)
+    if objective != "pareto" and (not tasks or float(tasks[0][2][0]) <= limit):
+        floor = float(tasks[0][2][0]) if stats.proven_optimal and tasks else -np.inf
+        if not early:
+            run.best = seed if helped is not None else _seed(ctx, spatial, floor=floor)
+        if run.best is not None and run.best.key[0] >= limit:
+            run.best = None
+    run.close()
+    tasks, skipped = within_effort(tasks, effort)
+    if skipped:
+        stats.proven_optimal = False   # unless every skipped group is beaten (below)
+    _run_tasks(ctx, run, stats, tasks, mp_ctx, workers, limit, strict, bar)
+    if skipped and objective != "pareto" and run.best is not None and \
+            all(t[2][0] > _bar(run.best.key[0], strict) for t in skipped) and not ctx.late():
+        stats.groups_pruned += sum(len(t[1]) for t in skipped)
+        stats.proven_optimal = stats.groups_skipped == 0 and len(bounds) == len(dps)
+
+
+def _get(async_result):
+    """An async result; past the time limit a worker that may still be busy is waited for in short steps
+    (the hard stop, lifetime.hard_stop, ends the wait)."""
+    while True:
+        try:
+            return async_result.get(timeout=0.1)
+        except mp.TimeoutError:
+            continue
+        except TimeUp:
+            raise
+        except Exception as err:
+            raise WorkerFailed(f"{type(err).__name__}: {err}") from err
+
+
+def _run_tasks(ctx: _Context, run: _Run, stats: SearchStats, tasks: list, mp_ctx, workers: int, limit: float,
+               strict: bool, bar) -> None:
+    """The tasks (runs of groups) in bound order, serially or two in flight per worker; each result
+    absorbed into ``run`` and ``stats``. Past the deadline no task is started; those in flight stop at
+    their next check and report what they found."""
+    objective = ctx.objective
+
     def best_value() -> float:   # shared with the workers as is: their _limit applies ``strict``
-        return min(limit, best.key[0] if best is not None else np.inf)
+        return min(limit, run.best.key[0] if run.best is not None else np.inf)
     live = sum(1 for t in tasks if objective == "pareto" or t[2][0] <= _bar(best_value(), strict))
     use_pool = workers > 1 and live > 1   # one task left: no second core to share it with
     shared = mp_ctx.Value("d", best_value()) if use_pool and objective != "pareto" else None
-    pools = [mp_ctx.Pool(1, initializer=_init, initargs=(ctx, shared)) for _ in range(workers)] if use_pool else []
-    # forked now: the workers inherit what bounding and seeding cached
-    front: list[_Candidate] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=len(tasks), desc=f"mapping {einsum.name}", unit="group", leave=False)
+    pools = [mp_ctx.Pool(1, initializer=_worker, initargs=(ctx, shared, None, os.getpid()))
+             for _ in range(workers)] if use_pool else []
+    run.pools += pools   # forked now: the workers inherit what bounding and seeding cached
+    bar.start(len(tasks))
 
     def absorb(out):
-        nonlocal best, front
         cand, fr, n_eval, n_pruned, n_tilings, n_space, groups_pruned = out
         stats.evaluated += n_eval
         stats.pruned += n_pruned
@@ -844,77 +974,58 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
             stats.groups_skipped += 1
         else:
             stats.groups_pruned += groups_pruned
-        if cand is not None and cand.key[0] < limit and (best is None or cand.key < best.key):
-            best = cand
+        if cand is not None and cand.key[0] < limit and (run.best is None or cand.key < run.best.key):
+            run.best = cand
         if fr:
-            front = _pareto(front + fr)
-        if bar:
-            bar.update(1)
+            run.front = _pareto(run.front + fr)
+        bar.update(1)
 
     def beaten(task) -> bool:
         return objective != "pareto" and task[2][0] > _bar(best_value(), strict)
 
-    try:
-        if not pools:
-            for k, task in enumerate(tasks):
-                if ctx.late():
-                    stats.proven_optimal = False
-                    break
-                if beaten(task):   # sorted: the rest too
-                    stats.groups_pruned += sum(len(t[1]) for t in tasks[k:])
-                    break
-                absorb(_run_group_serial(task, best_value()))
-        else:
-            queues = _by_placement(tasks, len(pools))
-            inbox: queue.SimpleQueue = queue.SimpleQueue()
-            outstanding = [0] * len(pools)
+    if not pools:
+        for k, task in enumerate(tasks):
+            if ctx.late():
+                stats.proven_optimal = False
+                break
+            if beaten(task):   # sorted: the rest too
+                stats.groups_pruned += sum(len(t[1]) for t in tasks[k:])
+                break
+            absorb(_run_group_serial(task, best_value()))
+        return
+    queues = _by_placement(tasks, len(pools))
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    outstanding = [0] * len(pools)
 
-            def feed(w: int) -> None:   # two tasks in flight per worker: its own first, else another's
-                while outstanding[w] < 2:
-                    mine = queues[w] or max(queues, key=len)
-                    if not mine:
-                        return
-                    if beaten(mine[0]):   # each queue is sorted: the rest of it too
-                        stats.groups_pruned += sum(len(t[1]) for t in mine)
-                        mine.clear()
-                        continue
-                    pools[w].apply_async(_run_group, (mine.popleft(),), callback=lambda out: inbox.put((w, out)),
-                                         error_callback=lambda err: inbox.put((w, err)))
-                    outstanding[w] += 1
+    def feed(w: int) -> None:   # two tasks in flight per worker: its own first, else another's
+        while outstanding[w] < 2 and not ctx.late():
+            mine = queues[w] or max(queues, key=len)
+            if not mine:
+                return
+            if beaten(mine[0]):   # each queue is sorted: the rest of it too
+                stats.groups_pruned += sum(len(t[1]) for t in mine)
+                mine.clear()
+                continue
+            pools[w].apply_async(_run_group, (mine.popleft(),), callback=lambda out: inbox.put((w, out)),
+                                 error_callback=lambda err: inbox.put((w, err)))
+            outstanding[w] += 1
 
-            for w in range(len(pools)):
-                feed(w)
-            while any(outstanding):
-                wait = None if ctx.deadline is None else max(0.05, ctx.deadline - time.time())
-                try:
-                    w, out = inbox.get(timeout=wait)
-                except queue.Empty:   # past the time limit: keep what the finished groups found
-                    stats.proven_optimal = False
-                    break
-                if isinstance(out, BaseException):
-                    raise out
-                outstanding[w] -= 1
-                absorb(out)
-                if ctx.late():
-                    stats.proven_optimal = False
-                    break
-                feed(w)
-    finally:
-        for pool in pools:
-            pool.terminate()
-        if bar:
-            bar.close()
-    if ctx.late():   # some group may have stopped early
+    for w in range(len(pools)):
+        feed(w)
+    while any(outstanding):
+        try:   # past the deadline the tasks in flight stop at their next check: their answers still count
+            w, out = inbox.get(timeout=0.1)
+        except queue.Empty:
+            continue
+        if isinstance(out, BaseException):
+            raise WorkerFailed(f"{type(out).__name__}: {out}") from out
+        outstanding[w] -= 1
+        absorb(out)
+        if ctx.late():
+            stats.proven_optimal = False
+        feed(w)
+    if any(queues):
         stats.proven_optimal = False
-    stats.seconds = time.perf_counter() - start
-    if objective == "pareto":
-        pareto = [(m, evaluate(einsum, arch, m, reuse_rule=reuse_rule)) for m in (_mapping(ctx, c) for c in front)]
-        first = pareto[0] if pareto else (None, None)
-        return MapResult(einsum, first[0], first[1], stats, pareto)
-    if best is None:
-        return MapResult(einsum, None, None, stats)
-    mapping = _mapping(ctx, best)
-    return MapResult(einsum, mapping, evaluate(einsum, arch, mapping, reuse_rule=reuse_rule), stats)
 
 
 def _cycles_then_energy(einsum: Einsum, arch: Architecture, cons: Constraints, *, time_limit: float | None,
@@ -967,9 +1078,9 @@ def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, claims
     what is outside the merged levels' hops (_group_parts). The dataplacements are claimed one at a
     time from ``claims`` ([next, end]: shared with a helper, which claims from the ``back``), so
     neither process waits for more than one."""
-    bounds = {}
+    bounds, took = {}, 0.0
     while True:
-        if ctx.late():
+        if ctx.late(took):   # (the next dataplacement would likely end past the deadline)
             stats.proven_optimal = False
             return bounds
         with claims.get_lock():
@@ -981,7 +1092,9 @@ def _bound_groups(ctx: _Context, spatial: np.ndarray, stats: SearchStats, claims
             else:
                 dp = claims[0]
                 claims[0] += 1
+        began = time.time()
         bounds[dp] = _group_parts(ctx, dp, spatial)
+        took = max(took, time.time() - began)
 
 
 def _tasks(bounds: dict[int, tuple], spatial: np.ndarray, rows_per_task: int) -> list:
@@ -1000,10 +1113,18 @@ def _tasks(bounds: dict[int, tuple], spatial: np.ndarray, rows_per_task: int) ->
     return tasks
 
 
-def _helper_task(spatial: np.ndarray, seed: bool) -> tuple[_Candidate | None, dict[int, tuple]]:
-    """On a helper process: the seed (no group bound known yet: no floor to stop at), then group bounds
-    of the dataplacements the main process has not claimed, from the back."""
-    return _seed(_CTX, spatial) if seed else None, _bound_groups(_CTX, spatial, SearchStats(), _CLAIMS, back=True)
+def _helper_seed(spatial: np.ndarray, seed: bool) -> _Candidate | None:
+    """On a helper process: the seed (no group bound known yet: no floor to stop at), its local search
+    ending a little before the deadline (10%, at least 0.5 s) so that it reaches the main process."""
+    ctx = _CTX
+    until = None if ctx.deadline is None else ctx.deadline - max(0.5, 0.1 * (ctx.deadline - time.time()))
+    return _seed(ctx, spatial, until=until) if seed else None
+
+
+def _helper_bounds(spatial: np.ndarray) -> dict[int, tuple]:
+    """On a helper process, after the seed: group bounds of the dataplacements the main process has
+    not claimed, from the back."""
+    return _bound_groups(_CTX, spatial, SearchStats(), _CLAIMS, back=True)
 
 
 def _run_group_serial(task, best_value: float):
