@@ -57,3 +57,12 @@ def test_strided_window_has_gaps():
     offsets = np.array([[[2], [1]]], np.int64)
     assert int(distinct_offsets(offsets, np.array([[6, 1]]))[0]) == 6
     assert int(distinct_offsets(offsets, np.array([[6, 3]]))[0]) == 13
+
+
+def test_an_empty_batch_counts_nothing():
+    """The mapper's seed can price an empty batch (GPT-3's q projection, weights W_q[h*128+e, c], on the
+    TPU-like example): zero rows in, zero counts out (it raised IndexError)."""
+    import numpy as np
+    from einloop.model.spatial import distinct_offsets
+    out = distinct_offsets(np.zeros((0, 2, 3), np.int64), np.zeros((0, 2), np.int64))
+    assert out.shape == (0,)

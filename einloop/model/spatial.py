@@ -73,7 +73,7 @@ def distinct_offsets(offsets: np.ndarray, factors: np.ndarray) -> np.ndarray:
     offsets: [B, m, J] translation of each spatial loop in the tensor's coordinates; factors: [B, m].
     """
     B, m = factors.shape
-    if m == 0:
+    if m == 0 or B == 0:   # no spatial loop: one tile; no rows: nothing to count
         return np.ones(B, np.int64)
     closed = _pattern_counts(offsets, factors)   # every row moving the same dimensions: a closed form
     if closed is not None:
