@@ -18,6 +18,9 @@ def register(sub) -> None:
     m.add_argument("--reuse-rule", choices=["2024", "2025"], default="2024")
     m.add_argument("--json", action="store_true", help="print mappings, evaluations and statistics as JSON")
     m.add_argument("--quiet", action="store_true", help="no progress bar")
+    m.add_argument("--fuse", action="store_true", help="search fusion groups and fused mappings (docs/fusion.md)")
+    m.add_argument("--max-fused-loops", type=int, default=2, help="with --fuse: shared loops per group (default 2)")
+    m.add_argument("--max-fused-einsums", type=int, help="with --fuse: Einsums per group (default: no limit)")
     m.set_defaults(run=run)
 
 
@@ -55,6 +58,9 @@ def run(args) -> int:
             raise SpecError(f"no '{what}' section in {', '.join(files)}")
     for name in args.einsum or []:
         spec.workload.einsum(name)
+    if args.fuse:   # docs/fusion.md
+        from einloop.report.fused_map import run_map
+        return run_map(spec, args)
     net = map_workload(spec.workload, spec.arch, spec.constraints, einsums=args.einsum,
                        progress=not args.quiet and not args.json and sys.stderr.isatty(), objective=args.objective,
                        time_limit=args.time_limit, workers=args.workers, reuse_rule=args.reuse_rule)
