@@ -18,12 +18,13 @@ import numpy as np
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints
 from einloop.mapper.fused_join import Partials, join, start
+from einloop.mapper.fused_large import map_group_large, map_single
 from einloop.mapper.fused_space import (OwnStructure, check_fused_constraints, fusable_groups, home_choices,
                                         own_structures, shared_choices, storage_nodes)
 from einloop.model.fused import evaluate_fused, evaluate_nest, nest_occupancy, nest_shape
 from einloop.model.fused_nest import Intermediate, chain_tilings, einsum_nest
 from einloop.model.fused_result import FusedResult
-from einloop.spec.arch import Architecture
+from einloop.spec.arch import Architecture, Fanout
 from einloop.spec.fused import FusedMapping, SharedLoop
 from einloop.spec.mapping import Mapping, NodeMapping
 from einloop.spec.workload import Workload
@@ -146,9 +147,13 @@ def _search_choice(workload, arch, names, shared, homes, cons, objective, rule, 
 
 
 def map_group(workload: Workload, arch: Architecture, names: tuple[str, ...], cons: Constraints | None = None, *,
-              max_fused_loops: int = 2, objective: str = "energy", reuse_rule: str = "2024") -> GroupResult:
-    """The optimal fused mapping of one group (a chain) over the fused mapspace of mapper/fused_space.py."""
-    cons = check_fused_constraints(cons)
+              max_fused_loops: int = 2, objective: str = "energy", reuse_rule: str = "2024",
+              time_limit: float | None = None, cache: dict | None = None) -> GroupResult:
+    """The optimal fused mapping of one group (a chain) over the fused mapspace of mapper/fused_space.py;
+    with fanouts, or a space over OWN_LIMIT, the best found by mapper/fused_large.py instead."""
+    if any(isinstance(n, Fanout) for n in arch.nodes):
+        return _map_large(workload, arch, names, cons, objective, reuse_rule, time_limit, cache)
+    exact = check_fused_constraints(cons)
     out = GroupResult(tuple(names), None, None, math.inf)
     last = workload.einsum(names[-1])
     tensors = [workload.einsum(n).output.name for n in names[:-1]]
@@ -156,10 +161,12 @@ def map_group(workload: Workload, arch: Architecture, names: tuple[str, ...], co
     for shared in loops:
         for homes in home_choices(arch, tensors):
             out.choices += 1
-            found = _search_choice(workload, arch, list(names), shared, homes, cons, objective, reuse_rule,
+            found = _search_choice(workload, arch, list(names), shared, homes, exact, objective, reuse_rule,
                                    out.objective, out)
             if found is not None and found[0] < out.objective * (1 - 1e-9):
                 out.objective, out.mapping = found
+    if not out.proven_optimal:
+        return _map_large(workload, arch, names, cons, objective, reuse_rule, time_limit, cache)
     if out.mapping is not None:
         out.result = evaluate_fused(workload, arch, out.mapping, reuse_rule=reuse_rule)
         got = out.result.energy if objective == "energy" else out.result.cycles
@@ -169,6 +176,18 @@ def map_group(workload: Workload, arch: Architecture, names: tuple[str, ...], co
     return out
 
 
+def _map_large(workload, arch, names, cons, objective, rule, time_limit, cache) -> GroupResult:
+    """A group searched by mapper/fused_large.py (one Einsum: the single-Einsum mapper, exact unless timed out)."""
+    cons = cons or Constraints()
+    if len(names) == 1:
+        value, fm, res, proven = map_single(workload, arch, names[0], cons, objective=objective, reuse_rule=rule)
+        return GroupResult(tuple(names), fm, res, value, 1, proven_optimal=proven)
+    value, fm, res, tried = map_group_large(workload, arch, tuple(names), cons, objective=objective,
+                                            reuse_rule=rule, time_limit=time_limit,
+                                            cache=cache if cache is not None else {})
+    return GroupResult(tuple(names), fm, res, value, tried, proven_optimal=False)
+
+
 def chain(workload: Workload, einsums: list[str] | None = None) -> list[str]:
     """The Einsums to map, in workload order (those with MACs, or the named ones)."""
     return [e.name for e in workload.einsums if e.macs and (einsums is None or e.name in einsums)]
@@ -176,17 +195,19 @@ def chain(workload: Workload, einsums: list[str] | None = None) -> list[str]:
 
 def map_fused(workload: Workload, arch: Architecture, constraints: Constraints | None = None, *,
               einsums: list[str] | None = None, max_fused_loops: int = 2, max_fused_einsums: int | None = None,
-              objective: str = "energy", reuse_rule: str = "2024") -> FusedMapResult:
-    """The optimal fusion groups and fused mappings of a workload's Einsums (in workload order)."""
+              objective: str = "energy", reuse_rule: str = "2024", time_limit: float | None = None) -> FusedMapResult:
+    """The optimal fusion groups and fused mappings of a workload's Einsums (in workload order);
+    ``time_limit``: seconds per single-Einsum search where fused_large.py is used."""
     if objective not in OBJECTIVES:
         raise SpecError(f"the fused mapper minimizes {' or '.join(OBJECTIVES)}, not {objective!r}",
                         field="--objective")
     t0 = time.perf_counter()
     names = chain(workload, einsums)
-    results = {}
+    results, cache = {}, {}
     for i, j in fusable_groups(workload, names, max_fused_einsums):
         results[(i, j)] = map_group(workload, arch, tuple(names[i:j + 1]), constraints,
-                                    max_fused_loops=max_fused_loops, objective=objective, reuse_rule=reuse_rule)
+                                    max_fused_loops=max_fused_loops, objective=objective, reuse_rule=reuse_rule,
+                                    time_limit=time_limit, cache=cache)
     best = [0.0] + [math.inf] * len(names)   # best[j]: the first j Einsums
     back = [0] * (len(names) + 1)
     for j in range(1, len(names) + 1):

@@ -288,6 +288,11 @@ def einsum_nest(e: Einsum, arch: Architecture, own: Mapping, tiling: dict[str, R
     return _nest(e, arch, own, tiling, shared, split)
 
 
+def reindexed_einsum(e: Einsum, tiling: dict[str, RankTiling], shared: tuple[SharedLoop, ...]):
+    """The Einsum an own nest maps (overlapping shared loops as new ranks) and, per shared loop, its rank."""
+    return _reindexed(e, tiling, shared, _ordinary(tiling, shared))
+
+
 def check_intermediates(nests: list[EinsumNest], arch: Architecture, split: int) -> tuple[Intermediate, ...]:
     """The intermediates of a chain of nests, checked (home below the split, whole there, one reader)."""
     return _intermediates(nests, arch, split)
