@@ -185,3 +185,32 @@ def test_two_fc_fused_beats_layer_by_layer():
     assert dram(single, "reads") - dram([fused], "reads") == 8192
     assert dram(single, "updates") - dram([fused], "updates") == 8192
     assert net.proven_optimal
+
+
+def _two_fc_files():
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    return [str(root / "examples/fused/two_fc.yaml"), str(root / "examples/fused/dram_glb_mac.yaml")]
+
+
+def test_map_fuse_cli_json(capsys):
+    """`einloop map ... --fuse --json`: the fused group, both totals and the per-layer DRAM words (fc1 alone
+    moves I 8,192 + W1 4,096 + T 8,192 = 20,480; fused, T's 8,192 stay on chip)."""
+    import json
+
+    from einloop.cli import main
+    assert main(["map", *_two_fc_files(), "--fuse", "--max-fused-loops", "1", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [g["einsums"] for g in out["groups"]] == [["fc1", "fc2"]]
+    assert math.isclose(out["fused"]["energy"], 7183395.836023977, rel_tol=1e-9)
+    assert math.isclose(out["layer_by_layer"]["energy"], 8829987.836023977, rel_tol=1e-9)
+    assert [r[4] for r in out["rows"]] == [12288, 12288] and [r[7] for r in out["rows"]] == [20480, 20480]
+    assert out["proven_optimal"] is True
+
+
+def test_map_fuse_refuses_edp(capsys):
+    """The fused mapper minimizes energy or cycles; --objective edp is one clear error (exit 2)."""
+    from einloop.cli import main
+    assert main(["map", *_two_fc_files(), "--fuse", "--objective", "edp"]) == 2
+    err = capsys.readouterr().err
+    assert "--objective" in err and "energy or cycles" in err

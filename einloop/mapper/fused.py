@@ -25,7 +25,7 @@ from einloop.model.fused import evaluate_fused, evaluate_nest, nest_occupancy, n
 from einloop.model.fused_nest import Intermediate, chain_tilings, einsum_nest
 from einloop.model.fused_result import FusedResult
 from einloop.spec.arch import Architecture, Fanout
-from einloop.spec.fused import FusedMapping, SharedLoop
+from einloop.spec.fused import FusedMapping
 from einloop.spec.mapping import Mapping, NodeMapping
 from einloop.spec.workload import Workload
 

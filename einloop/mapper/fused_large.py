@@ -15,7 +15,7 @@ import math
 from dataclasses import replace
 
 from einloop.errors import SpecError
-from einloop.mapper.constraints import Constraints, LevelConstraint
+from einloop.mapper.constraints import Constraints
 from einloop.mapper.fused_space import home_choices, shared_choices, storage_nodes
 from einloop.mapper.search import map_einsum
 from einloop.model.fused import evaluate_fused
