@@ -214,3 +214,17 @@ def test_map_fuse_refuses_edp(capsys):
     assert main(["map", *_two_fc_files(), "--fuse", "--objective", "edp"]) == 2
     err = capsys.readouterr().err
     assert "--objective" in err and "energy or cycles" in err
+
+
+def test_tradeoff_small_cascade():
+    """Orojenesis on T[p,m] = I[p,c] W1[c,m]; Z[p,n] = T[p,m] W2[m,n], p=4, c=m=n=2 (I, T, Z: 8 values,
+    W1, W2: 4). With 64 words on chip everything fits: fused, DRAM moves only I + W1 + W2 + Z = 24;
+    layer by layer also T's write and read, 40. Smaller buffers never move less, fused never more."""
+    from einloop.mapper.fused_tradeoff import tradeoff
+    wl = Workload("two", (Einsum.parse("T[p,m] += I[p,c] * W1[c,m]", {"p": 4, "c": 2, "m": 2}, name="fc1"),
+                          Einsum.parse("Z[p,n] += T[p,m] * W2[m,n]", {"p": 4, "m": 2, "n": 2}, name="fc2")))
+    pts = tradeoff(wl, [2, 4, 8, 16, 64])
+    assert (pts[-1].fused_words, pts[-1].unfused_words) == (24, 40)
+    assert all(p.fused_words <= p.unfused_words for p in pts)
+    assert all(a.fused_words >= b.fused_words and a.unfused_words >= b.unfused_words for a, b in zip(pts, pts[1:]))
+    assert pts[0].unfused_words > 40 and all(p.proven_optimal for p in pts)
