@@ -228,3 +228,14 @@ def test_tradeoff_small_cascade():
     assert all(p.fused_words <= p.unfused_words for p in pts)
     assert all(a.fused_words >= b.fused_words and a.unfused_words >= b.unfused_words for a, b in zip(pts, pts[1:]))
     assert pts[0].unfused_words > 40 and all(p.proven_optimal for p in pts)
+
+
+def test_map_fuse_flag_checks(capsys):
+    """--max-fused-loops below 0 is one clear error naming the flag; a fused_mapping given is said ignored."""
+    from einloop.cli import main
+    assert main(["map", *_two_fc_files(), "--fuse", "--max-fused-loops", "-1"]) == 2
+    assert "--max-fused-loops" in capsys.readouterr().err
+    files = _two_fc_files()
+    files.append(files[0].replace("two_fc.yaml", "two_fc_fused.yaml"))
+    assert main(["map", files[0], files[1], files[2], "--fuse", "--max-fused-loops", "0", "--json"]) == 0
+    assert "fused_mapping in the given files is ignored" in capsys.readouterr().err

@@ -201,6 +201,9 @@ def map_fused(workload: Workload, arch: Architecture, constraints: Constraints |
     if objective not in OBJECTIVES:
         raise SpecError(f"the fused mapper minimizes {' or '.join(OBJECTIVES)}, not {objective!r}",
                         field="--objective")
+    for flag, value, least in (("--max-fused-loops", max_fused_loops, 0), ("--max-fused-einsums", max_fused_einsums, 1)):
+        if value is not None and (not isinstance(value, int) or value < least):
+            raise SpecError(f"must be an integer >= {least}, got {value!r}", field=flag)
     t0 = time.perf_counter()
     names = chain(workload, einsums)
     results, cache = {}, {}

@@ -55,12 +55,12 @@ def run_map(spec, args) -> int:
     for what, value in (("workload", spec.workload), ("architecture", spec.arch)):
         if value is None:
             raise SpecError(f"no '{what}' section in the given files")
-    for flag, value in (("--reuse-rule 2025", args.reuse_rule == "2025"),):
-        if value:
-            print(f"einloop: note: {flag} is ignored with --fuse", file=sys.stderr)
+    if getattr(spec, "fused_mapping", None) is not None:
+        print("einloop: note: the fused_mapping in the given files is ignored: --fuse searches its own",
+              file=sys.stderr)
     net = map_fused(spec.workload, spec.arch, spec.constraints, einsums=args.einsum,
                     max_fused_loops=args.max_fused_loops, max_fused_einsums=args.max_fused_einsums,
-                    objective=args.objective, time_limit=args.time_limit)
+                    objective=args.objective, reuse_rule=args.reuse_rule, time_limit=args.time_limit)
     top = next(n.name for n in spec.arch.nodes if isinstance(n, Storage))
     if args.json:
         print(json.dumps(to_json(net, top), indent=2, default=str))
