@@ -239,3 +239,24 @@ def test_map_fuse_flag_checks(capsys):
     files.append(files[0].replace("two_fc.yaml", "two_fc_fused.yaml"))
     assert main(["map", files[0], files[1], files[2], "--fuse", "--max-fused-loops", "0", "--json"]) == 0
     assert "fused_mapping in the given files is ignored" in capsys.readouterr().err
+
+
+def test_large_path_with_a_fanout():
+    """With a fanout the group goes through fused_large.py (map_einsum per own nest): the fused mapping it
+    returns is valid, evaluates to its reported energy, moves T's 2 x 32 DRAM words less than layer by
+    layer (T[p,m], 8 x 4, kept on chip), and is not claimed optimal; singletons are map_einsum's optima."""
+    from einloop.spec.arch import Fanout
+    wl = Workload("two", (Einsum.parse("T[p,m] += I[p,c] * W1[c,m]", {"p": 8, "c": 4, "m": 4}, name="fc1"),
+                          Einsum.parse("Z[p,n] += T[p,m] * W2[m,n]", {"p": 8, "m": 4, "n": 4}, name="fc2")))
+    arch = Architecture("fan", (Storage("DRAM", None, energy=ActionEnergy(100, 100, 100)),
+                                Storage("GLB", 64, energy=ActionEnergy(1, 1, 1)), Fanout("PE", 2, 1),
+                                Storage("RF", 4, energy=ActionEnergy(0.1, 0.1, 0.1)), Compute("MAC", 0.5)))
+    net = map_fused(wl, arch)
+    assert [g.einsums for g in net.groups] == [("fc1", "fc2")]
+    g = net.groups[0]
+    assert g.result.valid and not g.proven_optimal and not net.proven_optimal
+    assert math.isclose(evaluate_fused(wl, arch, g.mapping).energy, g.objective, rel_tol=1e-12)
+    words = lambda rs: sum(r.total("DRAM", "reads") + r.total("DRAM", "updates") for r in rs)
+    assert words([x.result for x in net.layer_by_layer]) - words([g.result]) == 64
+    assert all(x.proven_optimal for x in net.layer_by_layer)
+    assert net.total("energy") < net.total("energy", layer_by_layer=True)
