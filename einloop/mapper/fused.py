@@ -180,7 +180,8 @@ def _map_large(workload, arch, names, cons, objective, rule, time_limit, cache) 
     """A group searched by mapper/fused_large.py (one Einsum: the single-Einsum mapper, exact unless timed out)."""
     cons = cons or Constraints()
     if len(names) == 1:
-        value, fm, res, proven = map_single(workload, arch, names[0], cons, objective=objective, reuse_rule=rule)
+        value, fm, res, proven = map_single(workload, arch, names[0], cons, objective=objective, reuse_rule=rule,
+                                            shapes=(cache if cache is not None else {}).setdefault("shapes", {}))
         return GroupResult(tuple(names), fm, res, value, 1, proven_optimal=proven)
     value, fm, res, tried = map_group_large(workload, arch, tuple(names), cons, objective=objective,
                                             reuse_rule=rule, time_limit=time_limit,
@@ -204,6 +205,9 @@ def map_fused(workload: Workload, arch: Architecture, constraints: Constraints |
     for flag, value, least in (("--max-fused-loops", max_fused_loops, 0), ("--max-fused-einsums", max_fused_einsums, 1)):
         if value is not None and (not isinstance(value, int) or value < least):
             raise SpecError(f"must be an integer >= {least}, got {value!r}", field=flag)
+    if constraints is not None and constraints.imperfect:
+        raise SpecError("--fuse maps perfect factorizations only; remove the imperfect setting",
+                        field="constraints.imperfect")
     t0 = time.perf_counter()
     names = chain(workload, einsums)
     results, cache = {}, {}

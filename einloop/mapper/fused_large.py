@@ -17,6 +17,7 @@ from dataclasses import replace
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints
 from einloop.mapper.fused_space import home_choices, shared_choices, storage_nodes
+from einloop.mapper.network import shape_key
 from einloop.mapper.search import map_einsum
 from einloop.model.fused import evaluate_fused
 from einloop.model.fused_nest import chain_tilings, reindexed_einsum
@@ -161,13 +162,24 @@ def map_group_large(workload: Workload, arch: Architecture, names: tuple[str, ..
     return (*best, tried)
 
 
+def _renamed(m: Mapping, names: dict[str, str]) -> Mapping:
+    """A mapping with its tensors renamed (an Einsum of the same shape, other tensor names)."""
+    ren = lambda xs: None if xs is None else frozenset(names.get(t, t) for t in xs)
+    return Mapping(tuple(NodeMapping(n.target, n.loops, ren(n.keep), ren(n.bypass)) for n in m.nodes))
+
+
 def map_single(workload: Workload, arch: Architecture, name: str, cons: Constraints, *, objective: str,
-               reuse_rule: str):
+               reuse_rule: str, shapes: dict | None = None):
     """One Einsum alone with the single-Einsum mapper, to the optimum: (objective, FusedMapping, FusedResult,
-    proven)."""
-    r = map_einsum(workload.einsum(name), arch, cons, objective=objective, workers=1, reuse_rule=reuse_rule)
+    proven). ``shapes``: searches done, by Einsum shape (network.shape_key); one of the same shape is reused."""
+    e = workload.einsum(name)
+    shapes = {} if shapes is None else shapes
+    key = (shape_key(e), repr(cons))
+    if key not in shapes:
+        shapes[key] = (e, map_einsum(e, arch, cons, objective=objective, workers=1, reuse_rule=reuse_rule))
+    first, r = shapes[key]
     if r.mapping is None:
         return math.inf, None, None, r.stats.proven_optimal
-    fm = FusedMapping.single(name, r.mapping)
+    fm = FusedMapping.single(name, _renamed(r.mapping, {a.name: b.name for a, b in zip(first.tensors, e.tensors)}))
     res = evaluate_fused(workload, arch, fm, reuse_rule=reuse_rule)
     return (res.energy if objective == "energy" else res.cycles), fm, res, r.stats.proven_optimal
