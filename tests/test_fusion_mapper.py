@@ -260,3 +260,18 @@ def test_large_path_with_a_fanout():
     assert words([x.result for x in net.layer_by_layer]) - words([g.result]) == 64
     assert all(x.proven_optimal for x in net.layer_by_layer)
     assert net.total("energy") < net.total("energy", layer_by_layer=True)
+
+
+def test_fold_elementwise_links_conv_blocks():
+    """ResNet-18: batch norms and ReLUs (no MACs, indexed like their input) fold into their convolution, so
+    each basic block's conv1 -> conv2 becomes a fusion group (8 of them); residual adds (two produced
+    inputs) and max pooling (a window) stay, so nothing else links."""
+    from einloop.mapper.fused import chain
+    from einloop.mapper.fused_space import fold_elementwise, fusable_groups
+    from einloop.workloads import zoo
+    wl, notes = fold_elementwise(zoo.get("resnet18"))
+    names = chain(wl)
+    pairs = [(names[i], names[j]) for i, j in fusable_groups(wl, names) if i != j]
+    assert len(pairs) == 8 and all(a.endswith("conv1") and b.endswith("conv2") for a, b in pairs)
+    assert "relu (elementwise, no MACs) folded into conv1's output" in notes
+    assert wl.einsum("layer1_0_conv2").inputs[0].name == "T_layer1_0_conv1"

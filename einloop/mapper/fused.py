@@ -19,8 +19,8 @@ from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints
 from einloop.mapper.fused_join import Partials, join, start
 from einloop.mapper.fused_large import map_group_large, map_single
-from einloop.mapper.fused_space import (OwnStructure, check_fused_constraints, fusable_groups, home_choices,
-                                        own_structures, shared_choices, storage_nodes)
+from einloop.mapper.fused_space import (OwnStructure, check_fused_constraints, fold_elementwise, fusable_groups,
+                                        home_choices, own_structures, shared_choices, storage_nodes)
 from einloop.model.fused import evaluate_fused, evaluate_nest, nest_occupancy, nest_shape
 from einloop.model.fused_nest import Intermediate, chain_tilings, einsum_nest
 from einloop.model.fused_result import FusedResult
@@ -56,6 +56,8 @@ class FusedMapResult:
     objective: str
     seconds: float = 0.0
     searched: list[GroupResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)    # what was folded (fused_space.fold_elementwise)
+    workload: Workload | None = None                   # the workload mapped (elementwise Einsums folded)
 
     @property
     def proven_optimal(self) -> bool:
@@ -209,6 +211,7 @@ def map_fused(workload: Workload, arch: Architecture, constraints: Constraints |
         raise SpecError("--fuse maps perfect factorizations only; remove the imperfect setting",
                         field="constraints.imperfect")
     t0 = time.perf_counter()
+    workload, notes = fold_elementwise(workload)
     names = chain(workload, einsums)
     results, cache = {}, {}
     for i, j in fusable_groups(workload, names, max_fused_einsums):
@@ -227,4 +230,4 @@ def map_fused(workload: Workload, arch: Architecture, constraints: Constraints |
         j = back[j]
     singles = [results[(i, i)] for i in range(len(names))]
     return FusedMapResult(groups if j == 0 else singles, singles, objective, time.perf_counter() - t0,
-                          list(results.values()))
+                          list(results.values()), notes, workload)

@@ -27,7 +27,7 @@ from einloop.mapper.space import divisors
 from einloop.spec.arch import Architecture, Storage
 from einloop.spec.fused import SharedLoop
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
-from einloop.spec.workload import Einsum, Workload
+from einloop.spec.workload import Einsum, Tensor, Workload
 
 
 @dataclass(frozen=True)
@@ -168,3 +168,31 @@ def own_structures(e: Einsum, extents: dict[str, int], arch: Architecture, cons:
         rows = np.array([[c[k][lvl] for lvl, k in cols] for c in combos], np.int64).reshape(len(combos), len(cols))
         out += [OwnStructure(keep, orders, rows) for keep in keeps]
     return out
+
+
+def fold_elementwise(workload: Workload) -> tuple[Workload, list[str]]:
+    """The workload with every elementwise Einsum without MACs (batch norm, ReLU: the output indexed like
+    its one produced input, read by it alone; other inputs weights) folded into its producer: its readers
+    read the producer's output instead. Returns the notes saying what was folded."""
+    producers = workload.producers()
+    rename: dict[str, str] = {}
+    dropped, notes = set(), []
+    for e in workload.einsums:
+        if e.macs:
+            continue
+        made = [t for t in e.inputs if t.name in producers]
+        if len(made) != 1 or made[0].indices != e.output.indices or workload.consumers(made[0].name) != [e.name]:
+            continue
+        rename[e.output.name] = rename.get(made[0].name, made[0].name)
+        dropped.add(e.name)
+        notes.append(f"{e.name} (elementwise, no MACs) folded into {producers[rename[e.output.name]]}'s output")
+    if not dropped:
+        return workload, []
+    out = []
+    for e in workload.einsums:
+        if e.name in dropped:
+            continue
+        tensors = tuple(Tensor(rename.get(t.name, t.name), t.indices, t.bits, t.is_output) if not t.is_output else t
+                        for t in e.tensors)
+        out.append(Einsum(e.name, dict(e.ranks), tensors, e.text, e.op))
+    return Workload(workload.name, tuple(out)), notes

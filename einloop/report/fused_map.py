@@ -47,7 +47,8 @@ def to_json(net: FusedMapResult, top: str) -> dict:
                         "result": g.result.to_dict()} for g in net.groups if g.mapping],
             "fused": {"energy": net.total("energy"), "cycles": net.total("cycles")},
             "layer_by_layer": {"energy": net.total("energy", True), "cycles": net.total("cycles", True)},
-            "rows": layer_rows(net, top), "proven_optimal": net.proven_optimal, "seconds": net.seconds}
+            "rows": layer_rows(net, top), "proven_optimal": net.proven_optimal, "seconds": net.seconds,
+            "notes": net.notes}
 
 
 def run_map(spec, args) -> int:
@@ -62,6 +63,8 @@ def run_map(spec, args) -> int:
                     max_fused_loops=args.max_fused_loops, max_fused_einsums=args.max_fused_einsums,
                     objective=args.objective, reuse_rule=args.reuse_rule, time_limit=args.time_limit)
     top = next(n.name for n in spec.arch.nodes if isinstance(n, Storage))
+    for note in net.notes:
+        print(f"einloop: note: {note}", file=sys.stderr)
     if args.json:
         print(json.dumps(to_json(net, top), indent=2, default=str))
         return 0 if all(g.result for g in net.groups) else 1
@@ -69,7 +72,7 @@ def run_map(spec, args) -> int:
         if g.mapping is None:
             print(f"Group {' '.join(g.einsums)}: no valid fused mapping")
             continue
-        fp = plan_fused(spec.workload, spec.arch, g.mapping)
+        fp = plan_fused(net.workload, spec.arch, g.mapping)
         print(fused_tree(fp, spec.arch, g.result))
         print()
         print(fused_summary(g.result))
