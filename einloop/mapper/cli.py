@@ -26,6 +26,9 @@ def register(sub) -> None:
     m.add_argument("--quiet", action="store_true", help="no progress bar")
     m.add_argument("--save-mapping", metavar="FILE", help="write the mapping found as YAML in the input's format "
                                                           "(Timeloop directives for Timeloop inputs), for einloop eval")
+    m.add_argument("--fuse", action="store_true", help="search fusion groups and fused mappings (docs/fusion.md)")
+    m.add_argument("--max-fused-loops", type=int, default=2, help="with --fuse: shared loops per group (default 2)")
+    m.add_argument("--max-fused-einsums", type=int, help="with --fuse: Einsums per group (default: no limit)")
     m.set_defaults(run=run)
 
 
@@ -102,6 +105,9 @@ def run(args) -> int:
             raise SpecError(f"no '{what}' section in {', '.join(files)}")
     for name in args.einsum or []:
         spec.workload.einsum(name)
+    if args.fuse:   # docs/fusion.md
+        from einloop.report.fused_map import run_map
+        return run_map(spec, args)
     try:
         net = map_workload(spec.workload, spec.arch, spec.constraints, einsums=args.einsum,
                            progress=not args.quiet and not args.json and sys.stderr.isatty(),

@@ -100,53 +100,63 @@ def surviving_tiles(s: NestStructure, factors: np.ndarray, shared: np.ndarray) -
     return out
 
 
+def evaluate_nest(nest, k: int, intermediates, arch: Architecture, reuse_rule: str = "2024",
+                  factors: np.ndarray | None = None) -> NestEval:
+    """Count fused Einsum k's nest alone (its cost does not depend on the other nests): the existing
+    model, the intermediates it produces made fresh per shared step."""
+    shape = nest_shape(nest, arch)
+    f = shape.factors if factors is None else np.asarray(factors, np.int64)
+    nc = count_accesses(shape.s, f, reuse_rule)
+    steps = np.prod(f[:, shape.shared], axis=1) if shape.shared.any() else np.ones(f.shape[0], np.int64)
+    for im in intermediates:
+        if im.producer == k:
+            fresh_intermediate(nc, shape.s, im.tensor, im.home, steps)
+    survives = surviving_tiles(shape.s, f, shape.shared)
+    for im in intermediates:
+        if (im.home, im.tensor) in survives:
+            survives[(im.home, im.tensor)] = np.zeros(f.shape[0], bool)
+    return NestEval(shape.s, f, nc, costs(shape.s, nc), survives)
+
+
 def evaluate_nests(fp: FusedPlan, arch: Architecture, reuse_rule: str = "2024",
                    factors: list[np.ndarray] | None = None) -> list[NestEval]:
     """Count every fused Einsum's nest with the existing model, intermediates made fresh per step.
     ``factors``: per nest a [B, L] batch over its NestShape (default: the mapping's own factors); rows
     must keep every rank's product (a re-indexed producer's tile extents are part of its structure)."""
-    out = []
-    for k, nest in enumerate(fp.nests):
-        shape = nest_shape(nest, arch)
-        f = shape.factors if factors is None else np.asarray(factors[k], np.int64)
-        nc = count_accesses(shape.s, f, reuse_rule)
-        steps = np.prod(f[:, shape.shared], axis=1) if shape.shared.any() else np.ones(f.shape[0], np.int64)
-        for im in fp.intermediates:
-            if im.producer == k:
-                fresh_intermediate(nc, shape.s, im.tensor, im.home, steps)
-        survives = surviving_tiles(shape.s, f, shape.shared)
-        for im in fp.intermediates:
-            if (im.home, im.tensor) in survives:
-                survives[(im.home, im.tensor)] = np.zeros(f.shape[0], bool)
-        out.append(NestEval(shape.s, f, nc, costs(shape.s, nc), survives))
+    return [evaluate_nest(nest, k, fp.intermediates, arch, reuse_rule, None if factors is None else factors[k])
+            for k, nest in enumerate(fp.nests)]
+
+
+def nest_occupancy(intermediates, k: int, ev: NestEval, arch: Architecture, n: int) -> dict[int, np.ndarray]:
+    """Storage node -> [B, n] words per instance fused Einsum k's tiles hold during each of the n
+    phases: its own tiles in its phase, surviving ones in every phase, its intermediates while live."""
+    homes = {(im.home, im.tensor): im for im in intermediates}
+    B, out = ev.factors.shape[0], {}
+    for i, node in enumerate(arch.nodes):
+        if not isinstance(node, Storage):
+            continue
+        used = np.zeros((B, n))
+        for (j, t), c in ev.counts.counts.items():
+            if j != i:
+                continue
+            words = c.tile * words_per_value(ev.s, node, t)
+            im = homes.get((i, t))
+            if im is not None:
+                live = np.array([im.producer <= e <= im.consumer for e in range(n)]) if k == im.producer \
+                    else np.zeros(n, bool)
+                used += np.where(live[None, :], words[:, None], 0.0)
+                continue
+            live = np.repeat(ev.survives[(i, t)][:, None], n, axis=1)
+            live[:, k] = True
+            used += np.where(live, words[:, None], 0.0)
+        out[i] = used
     return out
 
 
 def occupancy(fp: FusedPlan, evals: list[NestEval], arch: Architecture) -> dict[int, np.ndarray]:
     """Storage node -> [B, E] words per instance held during each Einsum's phase (see module docstring)."""
-    n, B = len(evals), evals[0].factors.shape[0]
-    homes = {(im.home, im.tensor): im for im in fp.intermediates}
-    out = {}
-    for i, node in enumerate(arch.nodes):
-        if not isinstance(node, Storage):
-            continue
-        used = np.zeros((B, n))
-        for k, ev in enumerate(evals):
-            for (j, t), c in ev.counts.counts.items():
-                if j != i:
-                    continue
-                words = c.tile * words_per_value(ev.s, node, t)
-                im = homes.get((i, t))
-                if im is not None:
-                    live = np.array([im.producer <= e <= im.consumer for e in range(n)]) if k == im.producer \
-                        else np.zeros(n, bool)
-                    used += np.where(live[None, :], words[:, None], 0.0)
-                    continue
-                live = np.repeat(ev.survives[(i, t)][:, None], n, axis=1)
-                live[:, k] = True
-                used += np.where(live, words[:, None], 0.0)
-        out[i] = used
-    return out
+    parts = [nest_occupancy(fp.intermediates, k, ev, arch, len(evals)) for k, ev in enumerate(evals)]
+    return {i: sum(p[i] for p in parts) for i in parts[0]}
 
 
 def _tensor_stats(ev: NestEval, arch: Architecture) -> list[TensorStats]:

@@ -269,6 +269,35 @@ def _whole_at_home(nest: EinsumNest, arch: Architecture, tensor: str, home: int)
                             f"{arch.nodes[home].name} or make it shared)", field=f"{FIELD}.nests.{nest.name}")
 
 
+def chain_tilings(einsums: list[Einsum], shared: tuple[SharedLoop, ...]) -> list[dict[str, RankTiling]]:
+    """Every fused Einsum's rank tilings under the shared loops, derived backwards from the last one."""
+    tilings = [_last_tiling(einsums[-1], shared)]
+    for k in range(len(einsums) - 2, -1, -1):
+        producer, out = einsums[k], einsums[k].output.name
+        consumer = next((c for c in range(k + 1, len(einsums)) if any(t.name == out for t in einsums[c].inputs)), None)
+        if consumer is None:
+            raise SpecError(f"{producer.name}'s output {out} is read by no later fused Einsum; fuse a chain "
+                            "(each Einsum's output read by a later one)", field=f"{FIELD}.einsums")
+        tilings.insert(0, _producer_tiling(producer, einsums[consumer], tilings[consumer - k - 1], shared))
+    return tilings
+
+
+def einsum_nest(e: Einsum, arch: Architecture, own: Mapping, tiling: dict[str, RankTiling],
+                shared: tuple[SharedLoop, ...], split: int) -> EinsumNest:
+    """One fused Einsum's checked nest from its own mapping (a mapper builds candidates one at a time)."""
+    return _nest(e, arch, own, tiling, shared, split)
+
+
+def reindexed_einsum(e: Einsum, tiling: dict[str, RankTiling], shared: tuple[SharedLoop, ...]):
+    """The Einsum an own nest maps (overlapping shared loops as new ranks) and, per shared loop, its rank."""
+    return _reindexed(e, tiling, shared, _ordinary(tiling, shared))
+
+
+def check_intermediates(nests: list[EinsumNest], arch: Architecture, split: int) -> tuple[Intermediate, ...]:
+    """The intermediates of a chain of nests, checked (home below the split, whole there, one reader)."""
+    return _intermediates(nests, arch, split)
+
+
 def plan_fused(workload: Workload, arch: Architecture, fm: FusedMapping) -> FusedPlan:
     """Check a fused mapping against the workload and architecture and build its per-Einsum nests."""
     einsums = []
@@ -278,13 +307,6 @@ def plan_fused(workload: Workload, arch: Architecture, fm: FusedMapping) -> Fuse
         except SpecError as err:
             raise SpecError(err.message, field=f"{FIELD}.einsums") from None
     split = _check_shared(arch, einsums[-1], fm.shared)
-    tilings = [_last_tiling(einsums[-1], fm.shared)]
-    for k in range(len(einsums) - 2, -1, -1):
-        producer, out = einsums[k], einsums[k].output.name
-        consumer = next((c for c in range(k + 1, len(einsums)) if any(t.name == out for t in einsums[c].inputs)), None)
-        if consumer is None:
-            raise SpecError(f"{producer.name}'s output {out} is read by no later fused Einsum; fuse a chain "
-                            "(each Einsum's output read by a later one)", field=f"{FIELD}.einsums")
-        tilings.insert(0, _producer_tiling(producer, einsums[consumer], tilings[consumer - k - 1], fm.shared))
+    tilings = chain_tilings(einsums, fm.shared)
     nests = [_nest(e, arch, fm.nests[e.name], t, fm.shared, split) for e, t in zip(einsums, tilings)]
     return FusedPlan(tuple(nests), _intermediates(nests, arch, split), fm.shared, split, fm.halo)

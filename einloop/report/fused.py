@@ -17,8 +17,8 @@ def _moves(nest: EinsumNest, i: int) -> str:
     return f"{nest.name}: {', '.join(parts) or 'not moved'}"
 
 
-def _fmt_table(headers: list[str], rows: list[list]) -> str:
-    """Columns right-aligned (names left), numbers with thousands separators."""
+def fmt_table(headers: list[str], rows: list[list]) -> str:
+    """A text table: columns right-aligned (names left), numbers with thousands separators."""
     def cell(x):
         """A number with separators, anything else as text."""
         if isinstance(x, (int, float)) and not isinstance(x, bool):
@@ -102,14 +102,14 @@ def fused_summary(result: FusedResult) -> str:
              f"  computes {result.computed_macs:,} ({result.recomputed_macs:,} recomputed)   cycles {result.cycles:,}"
              f"   energy {result.energy:,.2f} pJ", ""]
     rows = [[e.einsum, e.macs, e.recomputed_macs, e.cycles, e.energy] for e in result.per_einsum]
-    lines += ["Per Einsum", _fmt_table(["einsum", "MACs", "recomputed", "cycles", "energy pJ"], rows), ""]
+    lines += ["Per Einsum", fmt_table(["einsum", "MACs", "recomputed", "cycles", "energy pJ"], rows), ""]
     rows = [[e.einsum, t.level, t.tensor, t.utilized_capacity, t.partition, t.reads, t.fills, t.updates, t.energy]
             for e in result.per_einsum for t in e.tensors]
     lines += ["Per Einsum, level and tensor (counts per instance, energy over all instances, pJ)",
-              _fmt_table(["einsum", "level", "tensor", "tile", "partition", "reads", "fills", "updates", "energy"],
+              fmt_table(["einsum", "level", "tensor", "tile", "partition", "reads", "fills", "updates", "energy"],
                          rows), ""]
     rows = [[level] + list(used) + ["-" if result.capacity[level] is None else result.capacity[level]]
             for level, used in result.occupancy.items()]
     lines += ["Occupancy (words per instance during each Einsum's phase)",
-              _fmt_table(["level"] + [f"during {e}" for e in result.einsums] + ["capacity"], rows)]
+              fmt_table(["level"] + [f"during {e}" for e in result.einsums] + ["capacity"], rows)]
     return "\n".join(lines)

@@ -224,6 +224,9 @@ def _text(wl: Workload, table, totals, roof: A.Roofline | None, params: RoofPara
 # ---- the command ---------------------------------------------------------------------------------
 def analyze(args) -> int:
     """``einloop analyze``: the table (or JSON) of a workload, with the roofline of ``--arch``."""
+    if args.tradeoff:   # docs/fusion.md
+        from einloop.report.fused_tradeoff import run_tradeoff
+        return run_tradeoff(load_workload(args.workload, batch=args.batch, seq_len=args.seq_len, bits=args.bits), args)
     if args.plot and not args.arch:
         raise SpecError("needs --arch (the roofline is drawn for an architecture)", field="--plot")
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -308,6 +311,8 @@ def register(subparsers) -> None:
                    help="sequence / KV-cache length (zoo transformers; default: the model's context)")
     p.add_argument("--bits", type=_positive_int, metavar="N", help="bits of every tensor (zoo workloads; default 8)")
     p.add_argument("--json", action="store_true", help="print the data as JSON records")
+    p.add_argument("--tradeoff", action="store_true", help="minimum DRAM traffic vs buffer size, fused and layer "
+                                                             "by layer (docs/fusion.md); --plot F draws it")
     p.set_defaults(run=analyze)
 
 
