@@ -22,6 +22,10 @@ def _eval(args) -> int:
     from einloop.report.loopnest import loop_nest
     from einloop.report.text import summary
 
+    from einloop.report.sparse_cli import is_sparse, run_eval as run_sparse
+    from einloop.spec.yamlio import load_merged
+    if is_sparse(load_merged(args.files)[0]):   # docs/sparsity.md
+        return run_sparse(args)
     spec = api.load(args.files, args.format)
     if getattr(spec, "fused_mapping", None) is not None:   # docs/fusion.md
         from einloop.report.fused_cli import run_eval

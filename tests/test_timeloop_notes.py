@@ -44,13 +44,16 @@ def test_a_class_the_library_cannot_model_is_an_error_naming_it(tmp_path):
 
 
 def test_sparse_optimizations_evaluated_dense_is_said(capsys):
-    """A Sparseloop input is evaluated dense; the command says so on stderr and in the JSON."""
+    """Through the dense API a Sparseloop input is evaluated dense and the result says so in its notes;
+    ``einloop eval`` evaluates it sparse instead (tests/test_sparse_cli.py), the dense numbers beside."""
+    from einloop import api
     folder = need(SPARSE)
-    code = main(["eval", *(str(p) for p in input_files(folder)), "--json"])
-    out, err = capsys.readouterr()
-    assert code == 0
-    assert "einloop: note: sparse_optimizations ignored" in err
-    assert any(n.startswith("sparse_optimizations ignored") for n in json.loads(out)["notes"])
+    files = [str(p) for p in input_files(folder)]
+    result = api.evaluate_spec(api.load(files))
+    assert any(n.startswith("sparse_optimizations ignored") for n in result.notes)
+    assert main(["eval", *files, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "dense" in out and out["computes"]["algorithmic"] == out["dense"]["computes"]
 
 
 def test_exact_flag_gives_exact_counts_and_says_so(capsys):
