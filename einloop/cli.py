@@ -79,6 +79,11 @@ def _extensions():
     except ImportError:
         pass
     try:
+        from einloop.report.cim_cli import register as cim   # docs/cim.md
+        out.append(cim)
+    except ImportError:
+        pass
+    try:
         from einloop.sweep.cli import register as sweep   # sweep, plot: docs/sweeps.md
         out.append(sweep)
     except ImportError:

@@ -1,11 +1,11 @@
-"""python -m einloop.model.cim_cli: reports, JSON, measured values, mapping by the mapper, bad input."""
+"""python -m einloop.report.cim_cli: reports, JSON, measured values, mapping by the mapper, bad input."""
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from einloop.model.cim_cli import main
+from einloop.report.cim_cli import main
 
 CIM = Path(__file__).resolve().parents[1] / "examples" / "cim"
 

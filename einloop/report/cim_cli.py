@@ -1,4 +1,4 @@
-"""Command line for CiM specs: ``python -m einloop.model.cim_cli FILE... [--json]``.
+"""``einloop cim FILE... [--json]``: evaluate a compute-in-memory spec (docs/cim.md).
 
 Evaluates the spec's mapping (or maps the Einsum under its constraints when it has none) and prints the
 macro's counts, energy by part, cycles, clock, TOPS and TOPS/W. ``--inputs A.npy --weights B.npy``
@@ -72,25 +72,41 @@ def text(r: CimResult) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; exit 0 on success, 2 on a bad spec (one message on stderr)."""
-    ap = argparse.ArgumentParser(prog="python -m einloop.model.cim_cli", description=__doc__.splitlines()[0])
-    ap.add_argument("files", nargs="+")
+def _arguments(ap) -> None:
+    ap.add_argument("files", nargs="+", help="YAML files with a cim: section (docs/cim.md)")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--inputs", help="numpy .npy of input values (unsigned integers)")
     ap.add_argument("--weights", help="numpy .npy of weight values (unsigned integers)")
     ap.add_argument("--time-limit", type=float, default=60.0, help="mapper seconds when there is no mapping")
+
+
+def register(sub) -> None:
+    """Add ``einloop cim``."""
+    c = sub.add_parser("cim", help="evaluate a compute-in-memory macro spec (docs/cim.md)")
+    _arguments(c)
+    c.set_defaults(run=run_command)
+
+
+def run_command(args) -> int:
+    """The command's body; a bad spec raises SpecError (einloop.cli prints it, exit 2)."""
+    spec = load_cim(args.files)
+    result = run(spec, _values(spec, args.inputs, args.weights), args.time_limit)
+    for note in result.notes:
+        print(f"einloop: note: {note}", file=sys.stderr)
+    print(json.dumps(summary(result), indent=2) if args.json else text(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point (also ``python -m einloop.report.cim_cli``); exit 0 on success, 2 on a bad spec."""
+    ap = argparse.ArgumentParser(prog="einloop cim", description=__doc__.splitlines()[0])
+    _arguments(ap)
     args = ap.parse_args(argv)
     try:
-        spec = load_cim(args.files)
-        result = run(spec, _values(spec, args.inputs, args.weights), args.time_limit)
+        return run_command(args)
     except SpecError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(json.dumps(summary(result), indent=2) if args.json else text(result))
-    return 0
 
 
 if __name__ == "__main__":
