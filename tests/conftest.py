@@ -35,3 +35,9 @@ settings.load_profile(PROFILE)
 def examples(n: int) -> int:
     """Number of hypothesis examples for a property test: n under the ci profile, 10 n when thorough."""
     return n * (10 if PROFILE == "thorough" else 1)
+
+
+def cases(ci: int, thorough: int) -> int:
+    """How many seeds or rows a costly brute-force test checks: ``ci`` under the ci profile (the suite's
+    time budget), ``thorough`` under HYPOTHESIS_PROFILE=thorough (run before a release)."""
+    return thorough if PROFILE == "thorough" else ci

@@ -11,6 +11,7 @@ import random
 import numpy as np
 import pytest
 
+from conftest import cases
 from einloop.mapper.search import map_einsum
 from einloop.model.evaluate import evaluate_batch
 from einloop.model.nest import build_structure
@@ -94,7 +95,7 @@ def random_problem(rng: random.Random):
     return e, Architecture("small", tuple(nodes))
 
 
-@pytest.mark.parametrize("seed", range(50))
+@pytest.mark.parametrize("seed", range(cases(24, 50)))   # every objective six times in ci
 def test_mapper_finds_the_brute_force_optimum(seed):
     rng = random.Random(seed)
     einsum, arch = random_problem(rng)
@@ -213,7 +214,7 @@ def test_tiling_bounds_hold_for_every_loop_order(seed):
     ctx, cons, spatial = bound_context(1000 + seed)
     checked = 0
     for dp, kept in enumerate(ctx.dps):
-        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:30]
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:cases(15, 30)]
         if not len(T):
             continue
         bound = search._tiling_bounds(ctx, dp, T, joint=True)
@@ -236,7 +237,7 @@ def test_partial_tiling_bounds_hold_for_every_completion(seed):
     temporal = [k for k, s in enumerate(ctx.slots) if s.axis is None and s.node != ctx.storages[0]]
     checked = 0
     for dp, kept in enumerate(ctx.dps):
-        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:40]
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:cases(20, 40)]
         if not len(T):
             continue
         lowest = lowest_over_orders(ctx.einsum, ctx.arch, ctx.slots, kept, T)
@@ -267,7 +268,7 @@ def test_order_tables_match_the_model_order_by_order(seed, kind):
     compute = len(ctx.arch.nodes) - 1
     checked = 0
     for dp, kept in list(enumerate(ctx.dps))[::3]:
-        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:40]
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:cases(20, 40)]
         if not len(T):
             continue
         hops = O.links(ctx, dp)
@@ -394,7 +395,7 @@ def test_lookup_bound_holds_for_every_completion(seed, kind):   # random seeds: 
     search._init(ctx, None)
     checked = 0
     for dp, kept in enumerate(ctx.dps):
-        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:40]
+        T = temporal_tilings(ctx.einsum, ctx.arch, cons, ctx.slots, kept, spatial)[:cases(20, 40)]
         if not len(T):
             continue
         _, rest = search._group_parts(ctx, dp, spatial, pairs=True)
