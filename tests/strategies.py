@@ -25,7 +25,8 @@ MAX_POINTS = 2000
 # rank names follow the einsum letters of the brief; in conv2d the filter column rank is "T"
 
 
-def _prime_factors(n):
+def prime_factors(n: int) -> list[int]:
+    """The prime factors of n, smallest first, with repeats (n = their product)."""
     out, p = [], 2
     while n > 1:
         while n % p == 0:
@@ -102,7 +103,7 @@ def case(draw, kind=None, min_levels=2, max_levels=4, fanout_probability=0.4):
     # Distribute each rank's prime factors over the slots.
     factors = [dict() for _ in skeleton]
     for rank in sorted(ranks):
-        for p in _prime_factors(ranks[rank]):
+        for p in prime_factors(ranks[rank]):
             j = draw(st.sampled_from(slots))
             factors[j][rank] = factors[j].get(rank, 1) * p
 

@@ -5,7 +5,7 @@ buffer sizes (capacity violations included). Per Einsum, level and tensor: reads
 tile; the output's partition; MACs (recomputed ones included); every level's occupancy in every
 Einsum's phase; validity; compute cycles.
 
-Profile: HYPOTHESIS_PROFILE=ci (the default here) runs 1,100 cases, ``dev`` 200.
+Profile: HYPOTHESIS_PROFILE=ci (the default here) runs 1,100 cases, ``thorough`` 5,000.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from strategies import prime_factors
 from einloop.model.fused import evaluate_fused
 from einloop.spec.arch import Architecture, Compute, Fanout, Storage
 from einloop.spec.einsum import AffineIndex
@@ -28,18 +29,8 @@ except ImportError:  # pytest's rootdir-relative import
     from bruteforce_fused import simulate_fused
 
 PROFILES = {name: settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck))
-            for name, n in (("ci", 1100), ("dev", 200))}   # local objects: no global profile is changed
+            for name, n in (("ci", 1100), ("thorough", 5000))}   # local objects: no global profile is changed
 PROFILE = PROFILES.get(os.environ.get("HYPOTHESIS_PROFILE", "ci"), PROFILES["ci"])
-
-
-def _primes(n):
-    out, p = [], 2
-    while n > 1:
-        while n % p == 0:
-            out.append(p)
-            n //= p
-        p += 1
-    return out
 
 
 def _divisors(n):
@@ -152,7 +143,7 @@ def fused_case(draw):
         for r in sorted(ext):   # loops above an intermediate's home must not move it (it stays whole there)
             below = next(j for j, nd in enumerate(nodes) if nd["name"] == f"L{home}")
             mine = [j for j in slots if r not in touching or j >= below]
-            for p in _primes(ext[r]):
+            for p in prime_factors(ext[r]):
                 per[nodes[draw(st.sampled_from(mine))]["name"]]["loops"].append([r, p])
         for name, spec in per.items():   # merge equal ranks, random order
             merged = {}

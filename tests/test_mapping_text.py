@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from conftest import ROOT
 from einloop import api
+from strategies import prime_factors
 from einloop.cli import main
 from einloop.errors import SpecError
 from einloop.mapper.cli import mapping_dict
@@ -21,16 +22,6 @@ from einloop.spec.yamlio import load_yaml
 EX = ROOT / "examples"
 ARCH = read_architecture(load_yaml(EX / "arch/tpu_like.yaml")["architecture"])
 TEMPORAL, FANOUT = ("DRAM", "UnifiedBuffer", "WeightReg"), "MAC_array"
-
-
-def _prime_factors(n: int) -> list[int]:
-    out, p = [], 2
-    while p * p <= n:
-        while n % p == 0:
-            out.append(p)
-            n //= p
-        p += 1
-    return out + ([n] if n > 1 else [])
 
 
 @st.composite
@@ -51,7 +42,7 @@ def mappings(draw, einsum: Einsum) -> Mapping:
     per_slot: dict[tuple, list[Loop]] = {s: [] for s in slots}
     for rank, bound in einsum.ranks.items():
         chosen: dict[tuple, int] = {}
-        for p in _prime_factors(bound):
+        for p in prime_factors(bound):
             slot = draw(st.sampled_from(slots))
             chosen[slot] = chosen.get(slot, 1) * p
         for slot, factor in chosen.items():
