@@ -91,7 +91,7 @@ def timeloop_files(ref_output: str | Path) -> list[Path]:
 
 def evaluate_spec(spec: Spec, einsum: str | None = None, *, reuse_rule: str = "2025", semantics=None) -> Result:
     """Evaluate the spec's mapping on one Einsum of its workload (``semantics``: override the counting
-    conventions, e.g. einloop.model.semantics.EXACT for a Timeloop input's exact counts)."""
+    conventions, e.g. einloop.spec.semantics.EXACT for a Timeloop input's exact counts)."""
     for what, value in (("workload", spec.workload), ("architecture", spec.arch), ("mapping", spec.mapping)):
         if value is None:
             raise SpecError(f"no '{what}' section in the given files ({', '.join(sorted(set(spec.files.values())))})")

@@ -30,7 +30,7 @@ def _eval(args) -> int:
     if getattr(spec, "fused_mapping", None) is not None:   # docs/fusion.md
         from einloop.report.fused_cli import run_eval
         return run_eval(spec, args)
-    from einloop.model.semantics import EXACT
+    from einloop.spec.semantics import EXACT
     result = api.evaluate_spec(spec, args.einsum, reuse_rule=args.reuse_rule,
                                semantics=EXACT if args.exact else None)
     for note in result.notes:   # what einloop estimated or ignored, also in the JSON's "notes"

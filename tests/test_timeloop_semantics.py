@@ -1,5 +1,5 @@
 """Timeloop's counting conventions where they differ from einloop's exact model, each on a small case
-derived by hand in the test's docstring (einloop.model.semantics). Every test evaluates the case under
+derived by hand in the test's docstring (einloop.spec.semantics). Every test evaluates the case under
 both conventions, so each fails if the convention is lost or leaks into the exact model."""
 import itertools
 from dataclasses import replace
@@ -12,7 +12,7 @@ from einloop.model.accesses import count_accesses
 from einloop.model.evaluate import evaluate
 from einloop.model.nest import build_structure
 from einloop.model.reuse import delta_sum
-from einloop.model.semantics import EXACT, TIMELOOP
+from einloop.spec.semantics import EXACT, TIMELOOP
 from einloop.spec.arch import ActionEnergy, Architecture, Compute, Fanout, Storage
 from einloop.spec.einsum import AffineIndex
 from einloop.spec.mapping import Loop, Mapping, NodeMapping

@@ -9,7 +9,7 @@ from einloop.model.accesses import count_accesses
 from einloop.model.costs import BatchCosts, costs
 from einloop.model.nest import NestStructure, structure_of
 from einloop.model.result import LevelStats, Result, TensorStats
-from einloop.model.semantics import Semantics
+from einloop.spec.semantics import Semantics
 from einloop.spec.arch import Architecture, Compute, Fanout
 from einloop.spec.mapping import Mapping, validate
 from einloop.spec.workload import Einsum

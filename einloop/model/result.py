@@ -62,7 +62,7 @@ class Result:
     tensors: list[TensorStats] = field(default_factory=list)
     loop_nest: str = ""
     reuse_rule: str = "2025"    # Timeloop's stride rule the temporal counts follow
-    semantics: dict = field(default_factory=dict)   # counting conventions (einloop.model.semantics)
+    semantics: dict = field(default_factory=dict)   # counting conventions (einloop.spec.semantics)
     notes: list[str] = field(default_factory=list)  # what the specs' reading estimated or ignored
 
     @property

@@ -23,7 +23,7 @@ import math
 
 from einloop.model.evaluate import evaluate
 from einloop.model.result import TensorStats
-from einloop.model.semantics import Semantics
+from einloop.spec.semantics import Semantics
 from einloop.model.sparse_density import expected_nonzeros, max_nonzeros, prob_nonempty, vector_ratio
 from einloop.model.sparse_format import is_compressed, tile_metadata
 from einloop.model.sparse_result import SparseAction, SparseComputes, SparseResult, SparseTensor

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from einloop.model.semantics import EXACT
+from einloop.spec.semantics import EXACT
 from einloop.model.sparse import evaluate_sparse
 from einloop.report.loopnest import loop_nest
 from einloop.spec.sparse_load import load_sparse

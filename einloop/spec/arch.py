@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from einloop.errors import SpecError
-from einloop.model.semantics import EXACT, Semantics
+from einloop.spec.semantics import EXACT, Semantics
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ Node = Storage | Fanout | Compute
 @dataclass(frozen=True)
 class Architecture:
     """Nodes outer to inner; the last node is the compute unit. ``semantics``: the counting conventions
-    its evaluations follow (Timeloop's for Timeloop inputs, see einloop.model.semantics)."""
+    its evaluations follow (Timeloop's for Timeloop inputs, see einloop.spec.semantics)."""
 
     name: str
     nodes: tuple[Node, ...]

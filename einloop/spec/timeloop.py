@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from einloop.errors import SpecError
-from einloop.model.semantics import TIMELOOP
+from einloop.spec.semantics import TIMELOOP
 from einloop.spec.arch import ActionEnergy, Architecture, Compute, Fanout, Storage
 from einloop.spec.einsum import AffineIndex
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
