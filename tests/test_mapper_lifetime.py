@@ -202,10 +202,11 @@ def _on_a_terminal(args) -> str:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a pseudo-terminal")
 @pytest.mark.parametrize("objective", ["energy", "pareto"])
 def test_progress_bar_on_a_terminal_and_not_with_quiet(objective):
-    """A search longer than a second shows a bar during the bounds and the seed, Pareto too."""
+    """A search longer than a second shows a bar, Pareto too (in the bounds-and-seed phase or after it:
+    which one the first draw catches depends on the machine's speed)."""
     args = [EX / "workloads/conv.yaml", EX / "arch/eyeriss_like.yaml", "--time-limit", 4, "--objective", objective]
     shown = _on_a_terminal(args)
-    assert "mapping conv3x3 (bounds and seed)" in shown and "Traceback" not in shown
+    assert "mapping conv3x3" in shown and "Traceback" not in shown
     assert "mapping conv3x3" not in _on_a_terminal(args + ["--quiet"])
 
 
