@@ -35,24 +35,25 @@ class Spec:
     ignored: tuple[str, ...] = ()        # parts of the input einloop reads but does not model (reported)
 
 
-def load(paths: list[str | Path] | str | Path, format: str = "auto") -> Spec:
-    """Load and merge YAML files; sections may be split across files (later files win).
+def load(paths: list[str | Path] | str | Path, format: str = "auto", *, merged: tuple[dict, dict] | None = None) -> Spec:
+    """Load and merge YAML files; sections may be split across files (later files win). ``merged``:
+    the files' ``load_merged`` result when the caller has read them already (they are not read again).
 
     A SpecError that does not say which file it is about names every given file.
     """
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     try:
-        return _load(paths, format)
+        return _load(paths, format, merged)
     except SpecError as err:
         if err.file or (err.field or "").startswith("--"):
             raise
         raise err.within(file=", ".join(dict.fromkeys(str(p) for p in paths))) from None
 
 
-def _load(paths: list[str | Path], format: str) -> Spec:
+def _load(paths: list[str | Path], format: str, merged: tuple[dict, dict] | None) -> Spec:
     if format not in FORMATS:
         raise SpecError(f"unknown format {format!r}; allowed: {', '.join(FORMATS)}", field="--format")
-    doc, origin = load_merged(paths)
+    doc, origin = merged or load_merged(paths)
     if format == "timeloop" or (format == "auto" and (is_timeloop(doc) or is_legacy(doc))):
         prepared = prepare(doc, origin)
         doc = prepared.doc

@@ -24,9 +24,10 @@ def _eval(args) -> int:
 
     from einloop.report.sparse_cli import is_sparse, run_eval as run_sparse
     from einloop.spec.yamlio import load_merged
-    if is_sparse(load_merged(args.files)[0]):   # docs/sparsity.md
-        return run_sparse(args)
-    spec = api.load(args.files, args.format)
+    merged = load_merged(args.files)   # read once, for both the sparse and the dense reader
+    if is_sparse(merged[0]):   # docs/sparsity.md
+        return run_sparse(args, merged)
+    spec = api.load(args.files, args.format, merged=merged)
     if getattr(spec, "fused_mapping", None) is not None:   # docs/fusion.md
         from einloop.report.fused_cli import run_eval
         return run_eval(spec, args)

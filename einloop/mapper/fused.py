@@ -19,10 +19,10 @@ from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints
 from einloop.mapper.fused_join import Partials, join, start
 from einloop.mapper.fused_large import map_group_large, map_single
-from einloop.mapper.fused_space import (OwnStructure, check_fused_constraints, fold_elementwise, fusable_groups,
+from einloop.mapper.fused_space import (group_tilings, OwnStructure, check_fused_constraints, fold_elementwise, fusable_groups,
                                         home_choices, own_structures, shared_choices, storage_nodes)
 from einloop.model.fused import evaluate_fused, evaluate_nest, nest_occupancy, nest_shape
-from einloop.model.fused_nest import Intermediate, chain_tilings, einsum_nest
+from einloop.model.fused_nest import Intermediate, einsum_nest
 from einloop.model.fused_result import FusedResult
 from einloop.spec.arch import Architecture, Fanout
 from einloop.spec.fused import FusedMapping
@@ -116,11 +116,10 @@ def _clean(m: Mapping) -> Mapping:
 
 def _search_choice(workload, arch, names, shared, homes, cons, objective, rule, bound, stats):
     """The best fused mapping of one group under one (shared loops, homes) choice: (objective, mapping)."""
-    einsums = [workload.einsum(n) for n in names]
-    try:
-        tilings = chain_tilings(einsums, shared)
-    except SpecError:
+    tiled = group_tilings(workload, names, shared)
+    if tiled is None:
         return None
+    einsums, tilings = tiled
     split = storage_nodes(arch)[0] if shared else -1
     ims = tuple(Intermediate(e.output.name, k, k + 1, homes[e.output.name]) for k, e in enumerate(einsums[:-1]))
     capped = [i for i in storage_nodes(arch) if arch.nodes[i].size is not None]

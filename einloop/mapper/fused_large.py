@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints
-from einloop.mapper.fused_space import home_choices, shared_choices, storage_nodes
+from einloop.mapper.fused_space import group_tilings, home_choices, shared_choices, storage_nodes
 from einloop.mapper.network import shape_key
 from einloop.mapper.search import map_einsum
 from einloop.model.fused import evaluate_fused
@@ -103,11 +103,10 @@ def _scaled(arch: Architecture, share: float) -> Architecture:
 
 def _try(workload, arch, names, shared, homes, cons, objective, rule, time_limit, cache):
     """The fused mapping from per-Einsum searches under one choice (None: no valid one)."""
-    einsums = [workload.einsum(n) for n in names]
-    try:
-        tilings = chain_tilings(einsums, shared)
-    except SpecError:
+    tiled = group_tilings(workload, names, shared)
+    if tiled is None:
         return None
+    einsums, tilings = tiled
     top = arch.nodes[storage_nodes(arch)[0]].name
     for share in (1.0, 1.0 / len(names)):
         nests = {}

@@ -24,6 +24,7 @@ import numpy as np
 from einloop.errors import SpecError
 from einloop.mapper.constraints import Constraints
 from einloop.mapper.space import divisors
+from einloop.model.fused_nest import chain_tilings
 from einloop.spec.arch import Architecture, Storage
 from einloop.spec.fused import SharedLoop
 from einloop.spec.mapping import Loop, Mapping, NodeMapping
@@ -196,3 +197,13 @@ def fold_elementwise(workload: Workload) -> tuple[Workload, list[str]]:
                         for t in e.tensors)
         out.append(Einsum(e.name, dict(e.ranks), tensors, e.text, e.op))
     return Workload(workload.name, tuple(out)), notes
+
+
+def group_tilings(workload: Workload, names, shared) -> tuple[list[Einsum], list] | None:
+    """The group's Einsums and their tilings under the shared loops (``chain_tilings``), or None when
+    those shared loops cannot tile the chain."""
+    einsums = [workload.einsum(n) for n in names]
+    try:
+        return einsums, chain_tilings(einsums, shared)
+    except SpecError:
+        return None

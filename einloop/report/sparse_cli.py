@@ -29,9 +29,9 @@ def sparse_summary(r) -> str:
     return "\n".join(lines)
 
 
-def run_eval(args) -> int:
-    """Evaluate the files sparse; exit code 0 if the mapping is valid, 1 if not."""
-    inputs = load_sparse(args.files, args.einsum)
+def run_eval(args, merged: tuple[dict, dict]) -> int:
+    """Evaluate the files (read already: ``merged``) sparse; exit code 0 if the mapping is valid, 1 if not."""
+    inputs = load_sparse(args.files, args.einsum, merged=merged)
     result = evaluate_sparse(inputs.einsum, inputs.arch, inputs.mapping, inputs.sparsity,
                              reuse_rule=args.reuse_rule, semantics=EXACT if args.exact else None)
     if args.json:

@@ -49,10 +49,11 @@ def _metadata_defaults(sp: SparseSpec, arch: Architecture) -> SparseSpec:
 
 
 def load_sparse(paths: list[str | Path] | str | Path, einsum: str | None = None, *,
-                arrays: dict[str, np.ndarray] | None = None) -> SparseInputs:
-    """Read the files; ``arrays`` gives actual data per tensor (numpy), overriding its density."""
+                arrays: dict[str, np.ndarray] | None = None, merged: tuple[dict, dict] | None = None) -> SparseInputs:
+    """Read the files; ``arrays`` gives actual data per tensor (numpy), overriding its density;
+    ``merged``: the files' ``load_merged`` result when the caller has read them already."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    doc, origin = load_merged(paths)
+    doc, origin = merged or load_merged(paths)
     if is_timeloop(doc) or is_legacy(doc):
         doc = prepare(doc, origin).doc
         t = read_timeloop(doc, origin)
