@@ -38,7 +38,7 @@ import numpy as np
 from einloop.mapper.orders import link_energy
 from einloop.mapper.space import _tiles_fit, divisors
 from einloop.model.accesses import NestCounts, window_free
-from einloop.model.costs import BatchCosts, words_per_value
+from einloop.model.costs import BatchCosts, charged_instances, words_per_value
 from einloop.model.nest import NestStructure
 from einloop.model.spatial import distinct_offsets, unique_rows
 from einloop.spec.arch import Storage
@@ -305,7 +305,8 @@ def _linear_energy(s: NestStructure, nc: NestCounts, bc: BatchCosts, hop, is_out
 
     def per_word(node_index, action):
         node = s.arch.nodes[node_index]
-        return getattr(node.energy, action) * words_per_value(s, node, t) / node.block_size * nc.instances[:, node_index]
+        return getattr(node.energy, action) * words_per_value(s, node, t) / node.block_size * \
+            charged_instances(s, node, nc.instances[:, node_index])
     par, child = nc.counts[(p, t)], nc.counts[(c, t)]
     a = par.reads * per_word(p, "read") + par.updates * per_word(p, "update") + child.fills * per_word(c, "fill")
     if is_output:

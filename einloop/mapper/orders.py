@@ -24,7 +24,7 @@ from einloop.mapper.local import cached_structure
 from einloop.mapper.space import level_orders
 from einloop.model.accesses import count_accesses, plan
 from einloop.model.nest import box_extents, rank_extents
-from einloop.model.costs import costs, priced
+from einloop.model.costs import charged_instances, costs, priced
 from einloop.model.reuse import BOUND_RULE
 from einloop.model.spatial import unique_rows
 
@@ -202,7 +202,8 @@ def _order_deltas(ctx, s, cols, nc, ref_costs, T, rows, level, active, menu, aff
         if ctx.einsum.tensor(t).is_output:
             moved.append((p, "update", parent.updates[rows], spread))
         for node_index, action, count, scale in moved:
-            energy = priced(s, ctx.arch.nodes[node_index], t, action, count[:, None] + change * scale,
-                            nc.instances[rows, node_index][:, None])
+            node = ctx.arch.nodes[node_index]
+            energy = priced(s, node, t, action, count[:, None] + change * scale,
+                            charged_instances(s, node, nc.instances[rows, node_index])[:, None])
             out += energy - ref_costs.action_energy[(node_index, t, action)][rows][:, None]
     return out

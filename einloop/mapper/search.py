@@ -840,11 +840,6 @@ def map_einsum(einsum: Einsum, arch: Architecture, constraints: Constraints | No
         _init(*saved)
     if ctx.late():   # some group may have stopped early
         stats.proven_optimal = False
-    if stats.proven_optimal and any(n.cluster_size > 1 for n in arch.storages):
-        # the bounds price every utilized instance; clusters pay fewer (model/costs.py), so a bound
-        # may exceed the true cost and prune the optimum: the answer is the best found, not proven
-        stats.proven_optimal = False
-        stats.stopped = "bounds do not model cluster_size > 1"
     if not stats.proven_optimal and not stats.stopped:
         stats.stopped = "time limit reached" if ctx.late() else "effort budget reached" if effort else \
             "groups too large to enumerate" if stats.groups_skipped else "search stopped"
